@@ -1,0 +1,127 @@
+/**
+ * Settings from the environment and an optional JSON config file, validated
+ * once. Environment wins over the file; the file wins over defaults.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve, join } from 'node:path';
+import { GantryError } from '../errors/index.js';
+
+export interface GantryConfig {
+  /** Where everything lives: database, keys, repos, slugs, logs. */
+  dataDir: string;
+  host: string;
+  port: number;
+  /** Public base URL used in messages (git remote); defaults to http://host:port. */
+  publicUrl: string;
+  /** Postgres URL; unset → embedded SQLite in dataDir. */
+  databaseUrl?: string;
+  /** Only used on the very first start. */
+  adminPassword?: string;
+  pythonSystemPackages: boolean;
+  unsafeNoSandbox: boolean;
+  maxPushBytes: number;
+  pipIndexUrl?: string;
+  pipWheelhouse?: string;
+  npmRegistry?: string;
+  /** How long a new release has to pass its health check. */
+  healthcheckTimeoutMs: number;
+  /** SIGTERM → SIGKILL grace period for app processes. */
+  stopGraceMs: number;
+  /** How long old releases are drained before being stopped. */
+  drainTimeoutMs: number;
+  /** First uid handed to apps (one uid per app). */
+  appUidBase: number;
+  logLevel: string;
+  /** Number of old slugs kept per app for rollback. */
+  keepReleases: number;
+}
+
+const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+export function parseBytes(v: string): number {
+  const m = /^(\d+)\s*([kmg]?)i?b?$/i.exec(v.trim());
+  if (!m) throw new GantryError('GANTRY_INVALID_CONFIG', `not a size: "${v}" (use e.g. 512M)`);
+  return Number(m[1]) * UNITS[m[2]!.toLowerCase()]!;
+}
+
+export function parseDuration(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(v.trim());
+  if (!m) throw new GantryError('GANTRY_INVALID_CONFIG', `not a duration: "${v}" (use e.g. 30s, 5m)`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? 's';
+  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!);
+}
+
+function parseBool(name: string, v: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off|)$/i.test(v)) return false;
+  throw new GantryError('GANTRY_INVALID_CONFIG', `${name} must be 1 or 0, got "${v}"`);
+}
+
+function parsePort(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new GantryError('GANTRY_INVALID_CONFIG', `${name} must be a port number`);
+  return n;
+}
+
+type Raw = Record<string, string | number | boolean | undefined>;
+
+/**
+ * Loads settings. `env` defaults to process.env; `overrides` (tests, CLI flags) win over everything.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<GantryConfig> = {},
+): GantryConfig {
+  const dataDir = resolve(overrides.dataDir ?? env.GANTRY_DATA_DIR ?? '.gantry');
+  const file = env.GANTRY_CONFIG ?? join(dataDir, 'gantry.json');
+  let fromFile: Raw = {};
+  if (existsSync(file)) {
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8')) as Raw;
+    } catch (e) {
+      throw new GantryError(
+        'GANTRY_INVALID_CONFIG',
+        `cannot read config file ${file}: ${(e as Error).message}`,
+      );
+    }
+  } else if (env.GANTRY_CONFIG) {
+    throw new GantryError('GANTRY_INVALID_CONFIG', `config file ${file} does not exist`);
+  }
+  const pick = (envName: string, key: string): string | undefined => {
+    const v = env[envName] ?? fromFile[key];
+    return v === undefined || v === '' ? undefined : String(v);
+  };
+  const host = pick('GANTRY_HOST', 'host') ?? '127.0.0.1';
+  const port = parsePort('GANTRY_PORT', pick('GANTRY_PORT', 'port') ?? '8080');
+  const cfg: GantryConfig = {
+    dataDir,
+    host,
+    port,
+    publicUrl: (
+      pick('GANTRY_PUBLIC_URL', 'publicUrl') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+    ).replace(/\/+$/, ''),
+    databaseUrl: pick('GANTRY_DATABASE_URL', 'databaseUrl'),
+    adminPassword: pick('GANTRY_ADMIN_PASSWORD', 'adminPassword'),
+    pythonSystemPackages: parseBool(
+      'GANTRY_PYTHON_SYSTEM_PACKAGES',
+      pick('GANTRY_PYTHON_SYSTEM_PACKAGES', 'pythonSystemPackages') ?? '0',
+    ),
+    unsafeNoSandbox: parseBool(
+      'GANTRY_UNSAFE_NO_SANDBOX',
+      pick('GANTRY_UNSAFE_NO_SANDBOX', 'unsafeNoSandbox') ?? '0',
+    ),
+    maxPushBytes: parseBytes(pick('GANTRY_MAX_PUSH_SIZE', 'maxPushSize') ?? '512M'),
+    pipIndexUrl: pick('GANTRY_PIP_INDEX_URL', 'pipIndexUrl') ?? env.PIP_INDEX_URL,
+    pipWheelhouse: pick('GANTRY_PIP_WHEELHOUSE', 'pipWheelhouse'),
+    npmRegistry: pick('GANTRY_NPM_REGISTRY', 'npmRegistry'),
+    healthcheckTimeoutMs: parseDuration(pick('GANTRY_HEALTHCHECK_TIMEOUT', 'healthcheckTimeout') ?? '60s'),
+    stopGraceMs: parseDuration(pick('GANTRY_STOP_GRACE', 'stopGrace') ?? '30s'),
+    drainTimeoutMs: parseDuration(pick('GANTRY_DRAIN_TIMEOUT', 'drainTimeout') ?? '30s'),
+    appUidBase: Number(pick('GANTRY_APP_UID_BASE', 'appUidBase') ?? '200000'),
+    logLevel: pick('GANTRY_LOG_LEVEL', 'logLevel') ?? 'info',
+    keepReleases: Number(pick('GANTRY_KEEP_RELEASES', 'keepReleases') ?? '5'),
+  };
+  return { ...cfg, ...overrides };
+}

@@ -1,0 +1,1 @@
+export type { LogLine, LogSink } from '../runtime/types.js';
