@@ -1,0 +1,327 @@
+/**
+ * App records in the store: apps, config vars, slugs, releases, builds.
+ * Plain data access; decisions live in the deploy pipeline.
+ */
+import type { Database } from '../store/index.js';
+import { newId, now } from '../store/index.js';
+import { GantryError } from '../errors/index.js';
+import type { SlugManifest } from './manifest.js';
+
+export interface AppRow {
+  id: string;
+  name: string;
+  uid: number;
+  formation: Record<string, number>;
+  currentVersion: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SlugRow {
+  id: string;
+  appId: string;
+  commit: string | null;
+  path: string;
+  manifest: SlugManifest;
+  createdAt: string;
+}
+
+export interface ReleaseRow {
+  id: string;
+  appId: string;
+  version: number;
+  slugId: string | null;
+  commit: string | null;
+  description: string;
+  config: Record<string, string>;
+  buildId: string | null;
+  createdAt: string;
+}
+
+export interface BuildRow {
+  id: string;
+  appId: string;
+  commit: string | null;
+  status: 'running' | 'succeeded' | 'failed';
+  error: string | null;
+  releaseVersion: number | null;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+type AppTableRow = {
+  id: string;
+  name: string;
+  uid: number;
+  formation: string;
+  current_version: number | null;
+  created_at: string;
+  updated_at: string;
+};
+
+const toApp = (r: AppTableRow): AppRow => ({
+  id: r.id,
+  name: r.name,
+  uid: Number(r.uid),
+  formation: JSON.parse(r.formation) as Record<string, number>,
+  currentVersion: r.current_version === null ? null : Number(r.current_version),
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export class AppRecords {
+  readonly #db: Database;
+  readonly #uidBase: number;
+
+  constructor(db: Database, opts: { uidBase: number }) {
+    this.#db = db;
+    this.#uidBase = opts.uidBase;
+  }
+
+  async list(): Promise<AppRow[]> {
+    return (await this.#db.selectFrom('apps').selectAll().orderBy('name').execute()).map(toApp);
+  }
+
+  async find(name: string): Promise<AppRow | undefined> {
+    const r = await this.#db.selectFrom('apps').selectAll().where('name', '=', name).executeTakeFirst();
+    return r && toApp(r);
+  }
+
+  async get(name: string): Promise<AppRow> {
+    const app = await this.find(name);
+    if (!app) throw new GantryError('GANTRY_APP_NOT_FOUND', `app "${name}" does not exist`);
+    return app;
+  }
+
+  async create(name: string): Promise<AppRow> {
+    if (await this.find(name)) throw new GantryError('GANTRY_APP_EXISTS', `app "${name}" already exists`);
+    const max = await this.#db
+      .selectFrom('apps')
+      .select((eb) => eb.fn.max('uid').as('m'))
+      .executeTakeFirst();
+    const uid = max?.m === null || max?.m === undefined ? this.#uidBase : Number(max.m) + 1;
+    const t = now();
+    const row = {
+      id: newId(),
+      name,
+      uid,
+      formation: JSON.stringify({}),
+      current_version: null,
+      created_at: t,
+      updated_at: t,
+    };
+    await this.#db.insertInto('apps').values(row).execute();
+    return toApp(row);
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.#db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('builds').where('app_id', '=', id).execute();
+      await tx.deleteFrom('releases').where('app_id', '=', id).execute();
+      await tx.deleteFrom('slugs').where('app_id', '=', id).execute();
+      await tx.deleteFrom('config_vars').where('app_id', '=', id).execute();
+      await tx.deleteFrom('apps').where('id', '=', id).execute();
+    });
+  }
+
+  async setFormation(id: string, formation: Record<string, number>): Promise<void> {
+    await this.#db
+      .updateTable('apps')
+      .set({ formation: JSON.stringify(formation), updated_at: now() })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async getConfig(id: string): Promise<Record<string, string>> {
+    const rows = await this.#db
+      .selectFrom('config_vars')
+      .select(['key', 'value'])
+      .where('app_id', '=', id)
+      .orderBy('key')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+  }
+
+  async replaceConfig(id: string, vars: Record<string, string>): Promise<void> {
+    await this.#db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('config_vars').where('app_id', '=', id).execute();
+      const rows = Object.entries(vars).map(([key, value]) => ({ app_id: id, key, value }));
+      if (rows.length) await tx.insertInto('config_vars').values(rows).execute();
+    });
+  }
+
+  async insertSlug(s: Omit<SlugRow, 'id' | 'createdAt'>): Promise<SlugRow> {
+    const row = {
+      id: newId(),
+      app_id: s.appId,
+      commit_sha: s.commit,
+      path: s.path,
+      manifest: JSON.stringify(s.manifest),
+      created_at: now(),
+    };
+    await this.#db.insertInto('slugs').values(row).execute();
+    return { ...s, id: row.id, createdAt: row.created_at };
+  }
+
+  async getSlug(id: string): Promise<SlugRow | undefined> {
+    const r = await this.#db.selectFrom('slugs').selectAll().where('id', '=', id).executeTakeFirst();
+    return (
+      r && {
+        id: r.id,
+        appId: r.app_id,
+        commit: r.commit_sha,
+        path: r.path,
+        manifest: JSON.parse(r.manifest) as SlugManifest,
+        createdAt: r.created_at,
+      }
+    );
+  }
+
+  async listSlugs(appId: string): Promise<{ id: string; path: string }[]> {
+    return this.#db
+      .selectFrom('slugs')
+      .select(['id', 'path'])
+      .where('app_id', '=', appId)
+      .orderBy('created_at', 'desc')
+      .execute();
+  }
+
+  async deleteSlug(id: string): Promise<void> {
+    await this.#db.deleteFrom('slugs').where('id', '=', id).execute();
+  }
+
+  async nextVersion(appId: string): Promise<number> {
+    const r = await this.#db
+      .selectFrom('releases')
+      .select((eb) => eb.fn.max('version').as('v'))
+      .where('app_id', '=', appId)
+      .executeTakeFirst();
+    return (r?.v === null || r?.v === undefined ? 0 : Number(r.v)) + 1;
+  }
+
+  /** Inserts the release and makes it the app's current one, atomically. */
+  async insertRelease(r: Omit<ReleaseRow, 'id' | 'createdAt'>): Promise<ReleaseRow> {
+    const row = {
+      id: newId(),
+      app_id: r.appId,
+      version: r.version,
+      slug_id: r.slugId,
+      commit_sha: r.commit,
+      description: r.description,
+      config: JSON.stringify(r.config),
+      build_id: r.buildId,
+      created_at: now(),
+    };
+    await this.#db.transaction().execute(async (tx) => {
+      await tx.insertInto('releases').values(row).execute();
+      await tx
+        .updateTable('apps')
+        .set({ current_version: r.version, updated_at: row.created_at })
+        .where('id', '=', r.appId)
+        .execute();
+    });
+    return { ...r, id: row.id, createdAt: row.created_at };
+  }
+
+  async listReleases(appId: string): Promise<ReleaseRow[]> {
+    const rows = await this.#db
+      .selectFrom('releases')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .orderBy('version', 'desc')
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      appId: r.app_id,
+      version: Number(r.version),
+      slugId: r.slug_id,
+      commit: r.commit_sha,
+      description: r.description,
+      config: JSON.parse(r.config) as Record<string, string>,
+      buildId: r.build_id,
+      createdAt: r.created_at,
+    }));
+  }
+
+  async getRelease(appId: string, version: number): Promise<ReleaseRow> {
+    const r = (await this.listReleases(appId)).find((x) => x.version === version);
+    if (!r) throw new GantryError('GANTRY_RELEASE_NOT_FOUND', `release v${version} does not exist`);
+    return r;
+  }
+
+  async createBuild(appId: string, commit: string | null): Promise<string> {
+    const id = newId();
+    await this.#db
+      .insertInto('builds')
+      .values({
+        id,
+        app_id: appId,
+        commit_sha: commit,
+        status: 'running',
+        log: '',
+        error: null,
+        release_version: null,
+        started_at: now(),
+        finished_at: null,
+      })
+      .execute();
+    return id;
+  }
+
+  async finishBuild(
+    id: string,
+    r: { status: 'succeeded' | 'failed'; log: string; error?: string; releaseVersion?: number },
+  ): Promise<void> {
+    await this.#db
+      .updateTable('builds')
+      .set({
+        status: r.status,
+        log: r.log,
+        error: r.error ?? null,
+        release_version: r.releaseVersion ?? null,
+        finished_at: now(),
+      })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async listBuilds(appId: string, limit = 50): Promise<BuildRow[]> {
+    const rows = await this.#db
+      .selectFrom('builds')
+      .select([
+        'id',
+        'app_id',
+        'commit_sha',
+        'status',
+        'error',
+        'release_version',
+        'started_at',
+        'finished_at',
+      ])
+      .where('app_id', '=', appId)
+      .orderBy('started_at', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      appId: r.app_id,
+      commit: r.commit_sha,
+      status: r.status as BuildRow['status'],
+      error: r.error,
+      releaseVersion: r.release_version === null ? null : Number(r.release_version),
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+    }));
+  }
+
+  async getBuildLog(appId: string, buildId: string): Promise<string> {
+    const r = await this.#db
+      .selectFrom('builds')
+      .select('log')
+      .where('app_id', '=', appId)
+      .where('id', '=', buildId)
+      .executeTakeFirst();
+    if (!r) throw new GantryError('GANTRY_NOT_FOUND', `build ${buildId} not found`);
+    return r.log;
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * The release pipeline: source → build → release → rollout, and the other
+ * operations that create releases (config changes, rollbacks) or change what
+ * runs (scale, restart). One operation per app at a time. A failure at any
+ * step leaves the previous release serving and nothing half-done behind.
+ */
+import { mkdir, rm, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../log/index.js';
+import type { AppRecords, AppRow, ReleaseRow, SlugRow } from '../apps/records.js';
+import type { SlugManifest } from '../apps/manifest.js';
+import { GantryError } from '../errors/index.js';
+import { KeyedLock } from './lock.js';
+import type { Rollout } from './rollout.js';
+
+export type BuildFn = (opts: {
+  app: string;
+  uid: number;
+  sourceDir: string;
+  cacheDir: string;
+  env: Record<string, string>;
+  output: (t: string) => void;
+  signal?: AbortSignal;
+}) => Promise<SlugManifest>;
+
+export interface DeployerOptions {
+  records: AppRecords;
+  rollout: Rollout;
+  build: BuildFn;
+  logger: Logger;
+  dataDir: string;
+  publicUrl: string;
+  keepReleases: number;
+  /** Writes a platform line into the app's log. */
+  appLog: (app: string, text: string) => void;
+}
+
+export interface SourceDeploy {
+  app: string;
+  commit: string | null;
+  /** Fills the empty dir with the app's source. */
+  fill: (dir: string) => Promise<void>;
+  output: (text: string) => void;
+  signal?: AbortSignal;
+}
+
+export class Deployer {
+  readonly #o: DeployerOptions;
+  readonly lock = new KeyedLock();
+
+  constructor(o: DeployerOptions) {
+    this.#o = o;
+  }
+
+  appDir(app: string): string {
+    return join(this.#o.dataDir, 'apps', app);
+  }
+
+  async #activateNew(
+    app: AppRow,
+    slug: SlugRow,
+    config: Record<string, string>,
+    description: string,
+    output: (t: string) => void,
+    extra: { buildId?: string; signal?: AbortSignal } = {},
+  ): Promise<ReleaseRow> {
+    const version = await this.#o.records.nextVersion(app.id);
+    output(`-----> Releasing v${version}\n`);
+    await this.#o.rollout.activate({
+      app,
+      version,
+      slug,
+      config,
+      output,
+      releasePhase: true,
+      signal: extra.signal,
+    });
+    const release = await this.#o.records.insertRelease({
+      appId: app.id,
+      version,
+      slugId: slug.id,
+      commit: slug.commit,
+      description,
+      config,
+      buildId: extra.buildId ?? null,
+    });
+    this.#o.appLog(app.name, `Release v${version} created: ${description}`);
+    output(`=====> ${app.name} v${version} is live at ${this.#o.publicUrl}/apps/${app.name}/\n`);
+    return release;
+  }
+
+  /** Builds and releases new source (git push, tarball upload). */
+  deploySource(d: SourceDeploy): Promise<ReleaseRow> {
+    return this.lock.run(d.app, async () => {
+      const app = await this.#o.records.get(d.app);
+      const buildId = await this.#o.records.createBuild(app.id, d.commit);
+      const log: string[] = [];
+      const output = (t: string): void => {
+        log.push(t);
+        d.output(t);
+      };
+      const slugDir = join(this.appDir(app.name), 'slugs', buildId);
+      let slug: SlugRow | undefined;
+      try {
+        output(`-----> Building ${app.name}${d.commit ? ` (${d.commit.slice(0, 7)})` : ''}\n`);
+        await mkdir(slugDir, { recursive: true, mode: 0o755 });
+        await chmod(slugDir, 0o755);
+        await d.fill(slugDir);
+        const config = await this.#o.records.getConfig(app.id);
+        const manifest = await this.#o.build({
+          app: app.name,
+          uid: app.uid,
+          sourceDir: slugDir,
+          cacheDir: join(this.appDir(app.name), 'cache'),
+          env: config,
+          output,
+          signal: d.signal,
+        });
+        slug = await this.#o.records.insertSlug({ appId: app.id, commit: d.commit, path: slugDir, manifest });
+        const description = d.commit ? `Deploy ${d.commit.slice(0, 7)}` : 'Deploy from upload';
+        const release = await this.#activateNew(app, slug, config, description, output, {
+          buildId,
+          signal: d.signal,
+        });
+        await this.#o.records.finishBuild(buildId, {
+          status: 'succeeded',
+          log: log.join(''),
+          releaseVersion: release.version,
+        });
+        await this.#prune(app);
+        return release;
+      } catch (e) {
+        const message =
+          e instanceof GantryError ? e.message : 'internal error during deploy (see the server log)';
+        if (!(e instanceof GantryError)) this.#o.logger.error({ err: e, app: app.name }, 'deploy failed');
+        output(` !     ${message}\n`);
+        await this.#o.records.finishBuild(buildId, { status: 'failed', log: log.join(''), error: message });
+        if (slug) await this.#o.records.deleteSlug(slug.id);
+        await rm(slugDir, { recursive: true, force: true });
+        this.#o.appLog(app.name, `Deploy failed: ${message}`);
+        throw e instanceof GantryError ? e : new GantryError('GANTRY_INTERNAL', message, { cause: e });
+      }
+    });
+  }
+
+  /** Removes slugs no release in the last `keepReleases` (or the serving one) uses. */
+  async #prune(app: AppRow): Promise<void> {
+    const releases = await this.#o.records.listReleases(app.id);
+    const keep = new Set(releases.slice(0, this.#o.keepReleases).map((r) => r.slugId));
+    for (const s of await this.#o.records.listSlugs(app.id)) {
+      if (keep.has(s.id)) continue;
+      await this.#o.records.deleteSlug(s.id);
+      await rm(s.path, { recursive: true, force: true });
+    }
+  }
+
+  async #currentSlug(app: AppRow): Promise<{ release: ReleaseRow; slug: SlugRow } | undefined> {
+    if (app.currentVersion === null) return undefined;
+    const release = await this.#o.records.getRelease(app.id, app.currentVersion);
+    const slug = release.slugId ? await this.#o.records.getSlug(release.slugId) : undefined;
+    return slug && { release, slug };
+  }
+
+  /** Config change: a new release of the same slug, rolled out without downtime. Config is restored if it fails. */
+  updateConfig(
+    name: string,
+    change: { set?: Record<string, string>; unset?: string[] },
+  ): Promise<ReleaseRow | null> {
+    return this.lock.run(name, async () => {
+      const app = await this.#o.records.get(name);
+      const before = await this.#o.records.getConfig(app.id);
+      const after = { ...before, ...change.set };
+      for (const k of change.unset ?? []) delete after[k];
+      await this.#o.records.replaceConfig(app.id, after);
+      const cur = await this.#currentSlug(app);
+      if (!cur) return null;
+      const parts = [
+        change.set && Object.keys(change.set).length ? `Set ${Object.keys(change.set).join(', ')}` : '',
+        change.unset?.length ? `Unset ${change.unset.join(', ')}` : '',
+      ];
+      try {
+        return await this.#activateNew(
+          app,
+          cur.slug,
+          after,
+          `${parts.filter(Boolean).join('; ')} config vars`,
+          (t) => this.#o.logger.debug({ app: name }, t.trim()),
+        );
+      } catch (e) {
+        await this.#o.records.replaceConfig(app.id, before);
+        throw e;
+      }
+    });
+  }
+
+  rollback(name: string, version?: number): Promise<ReleaseRow> {
+    return this.lock.run(name, async () => {
+      const app = await this.#o.records.get(name);
+      if (app.currentVersion === null)
+        throw new GantryError('GANTRY_NO_RELEASE', `app "${name}" has no releases yet`);
+      const target = await this.#o.records.getRelease(app.id, version ?? app.currentVersion - 1);
+      const slug = target.slugId ? await this.#o.records.getSlug(target.slugId) : undefined;
+      if (!slug)
+        throw new GantryError(
+          'GANTRY_RELEASE_NOT_FOUND',
+          `the build of v${target.version} is no longer kept; push it again instead`,
+        );
+      const before = await this.#o.records.getConfig(app.id);
+      await this.#o.records.replaceConfig(app.id, target.config);
+      try {
+        return await this.#activateNew(app, slug, target.config, `Rollback to v${target.version}`, (t) =>
+          this.#o.logger.debug({ app: name }, t.trim()),
+        );
+      } catch (e) {
+        await this.#o.records.replaceConfig(app.id, before);
+        throw e;
+      }
+    });
+  }
+
+  scale(name: string, formation: Record<string, number>): Promise<Record<string, number>> {
+    return this.lock.run(name, async () => {
+      const app = await this.#o.records.get(name);
+      const cur = await this.#currentSlug(app);
+      if (cur) {
+        const unknown = Object.keys(formation).filter((t) => !(t in cur.slug.manifest.processes));
+        if (unknown.length) {
+          const known = Object.keys(cur.slug.manifest.processes).join(', ') || 'none';
+          throw new GantryError(
+            'GANTRY_BAD_REQUEST',
+            `no process type ${unknown.join(', ')} in this app (known: ${known})`,
+          );
+        }
+      }
+      const next = { ...app.formation, ...formation };
+      await this.#o.records.setFormation(app.id, next);
+      const updated = { ...app, formation: next };
+      await this.#o.rollout.scale(updated);
+      this.#o.appLog(
+        name,
+        `Scaled to ${Object.entries(formation)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`,
+      );
+      return next;
+    });
+  }
+
+  /** Rolling restart: the serving release is started afresh and swapped in like a deploy. */
+  restart(name: string): Promise<void> {
+    return this.lock.run(name, async () => {
+      const app = await this.#o.records.get(name);
+      const cur = await this.#currentSlug(app);
+      if (!cur) throw new GantryError('GANTRY_NO_RELEASE', `app "${name}" has not been deployed yet`);
+      await this.#o.rollout.activate({
+        app,
+        version: cur.release.version,
+        slug: cur.slug,
+        config: cur.release.config,
+        output: () => undefined,
+        releasePhase: false,
+      });
+      this.#o.appLog(name, 'Restarted');
+    });
+  }
+
+  /** Server start: bring every deployed app's current release back into service. */
+  async recover(): Promise<void> {
+    for (const app of await this.#o.records.list()) {
+      await this.lock
+        .run(app.name, async () => {
+          const cur = await this.#currentSlug(app);
+          if (!cur) return;
+          await this.#o.rollout.activate({
+            app,
+            version: cur.release.version,
+            slug: cur.slug,
+            config: cur.release.config,
+            output: () => undefined,
+            releasePhase: false,
+          });
+          this.#o.logger.info({ app: app.name, version: cur.release.version }, 'app recovered');
+        })
+        .catch((e: unknown) =>
+          this.#o.logger.error({ err: e, app: app.name }, 'could not start app after server start'),
+        );
+    }
+  }
+}

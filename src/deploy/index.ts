@@ -1,0 +1,5 @@
+export { Rollout, effectiveFormation, appDataPath, type RouteControl, type Active } from './rollout.js';
+export { Deployer, type BuildFn, type SourceDeploy } from './deployer.js';
+export { GantryPlatform, type PlatformDeps } from './platform.js';
+export { platformEnv } from './env.js';
+export { waitHealthy, probe } from './health.js';

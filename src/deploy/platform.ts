@@ -1,0 +1,221 @@
+/**
+ * The Platform the API serves: app records, config, processes, logs and
+ * releases, composed from the records, the deployer and the runtime.
+ */
+import { rm } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import * as tar from 'tar';
+import type {
+  AppInfo,
+  AppSummary,
+  BuildInfo,
+  OutputSink,
+  Platform,
+  ReleaseInfo,
+  User,
+} from '../api/platform.js';
+import type { AppRecords, AppRow, ReleaseRow } from '../apps/records.js';
+import type { LogStore } from '../logs/index.js';
+import type { Runtime } from '../runtime/types.js';
+import type { Users } from '../auth/index.js';
+import { GantryError } from '../errors/index.js';
+import type { Deployer } from './deployer.js';
+import type { Rollout } from './rollout.js';
+
+export interface PlatformDeps {
+  records: AppRecords;
+  users: Users;
+  deployer: Deployer;
+  rollout: Rollout;
+  runtime: Runtime;
+  logs: LogStore;
+  publicUrl: string;
+  maxPushBytes: number;
+  validateAppName: (name: string) => void;
+  /** Git repo lifecycle (created with the app, removed with it). */
+  repos: { ensureRepo(app: string): Promise<string>; removeRepo(app: string): Promise<void> };
+}
+
+const toReleaseInfo = (r: ReleaseRow, current: number | null): ReleaseInfo => ({
+  version: r.version,
+  description: r.description,
+  commit: r.commit,
+  createdAt: r.createdAt,
+  current: r.version === current,
+  configKeys: Object.keys(r.config).sort(),
+});
+
+export class GantryPlatform implements Platform {
+  readonly #d: PlatformDeps;
+
+  constructor(d: PlatformDeps) {
+    this.#d = d;
+  }
+
+  verifyPassword(username: string, password: string): Promise<User | undefined> {
+    return this.#d.users.verifyPassword(username, password);
+  }
+  createToken(user: User, name: string): Promise<string> {
+    return this.#d.users.createToken(user, name);
+  }
+  authenticateToken(token: string): Promise<User | undefined> {
+    return this.#d.users.authenticateToken(token);
+  }
+
+  #status(app: AppRow): string {
+    if (this.#d.deployer.lock.isLocked(app.name) && app.currentVersion === null) return 'deploying';
+    if (app.currentVersion === null) return 'new';
+    const active = this.#d.rollout.active(app.name);
+    if (!active) return 'stopped';
+    if (active.slug.manifest.static) return 'running';
+    const procs = this.#d.runtime.list(app.name).filter((p) => p.deployment === active.deploymentId);
+    if (procs.some((p) => p.state === 'crashed')) return 'crashed';
+    return procs.length ? 'running' : 'stopped';
+  }
+
+  #summary(app: AppRow): AppSummary {
+    return {
+      name: app.name,
+      currentVersion: app.currentVersion,
+      status: this.#status(app),
+      url: `${this.#d.publicUrl}/apps/${app.name}/`,
+      createdAt: app.createdAt,
+      updatedAt: app.updatedAt,
+    };
+  }
+
+  async listApps(): Promise<AppSummary[]> {
+    return (await this.#d.records.list()).map((a) => this.#summary(a));
+  }
+
+  async createApp(name: string): Promise<AppInfo> {
+    this.#d.validateAppName(name);
+    await this.#d.records.create(name);
+    await this.#d.repos.ensureRepo(name);
+    return this.getApp(name);
+  }
+
+  async getApp(name: string): Promise<AppInfo> {
+    const app = await this.#d.records.get(name);
+    const active = this.#d.rollout.active(name);
+    const m = active?.slug.manifest;
+    return {
+      ...this.#summary(app),
+      gitUrl: `${this.#d.publicUrl}/git/${name}.git`,
+      formation: app.formation,
+      processTypes: m?.processes ?? {},
+      buildpack: m?.buildpack ?? null,
+      framework: m?.framework ?? null,
+      commit: active?.slug.commit ?? null,
+      processes: this.#d.runtime.list(name),
+    };
+  }
+
+  async destroyApp(name: string): Promise<void> {
+    await this.#d.deployer.lock.run(name, async () => {
+      const app = await this.#d.records.get(name);
+      await this.#d.rollout.stop(name);
+      await this.#d.records.destroy(app.id);
+      await this.#d.repos.removeRepo(name);
+      await this.#d.logs.forget(name);
+      await rm(this.#d.deployer.appDir(name), { recursive: true, force: true });
+    });
+  }
+
+  async getConfig(app: string): Promise<Record<string, string>> {
+    return this.#d.records.getConfig((await this.#d.records.get(app)).id);
+  }
+
+  async updateConfig(
+    app: string,
+    change: { set?: Record<string, string>; unset?: string[] },
+  ): Promise<ReleaseInfo | null> {
+    const r = await this.#d.deployer.updateConfig(app, change);
+    return r && toReleaseInfo(r, r.version);
+  }
+
+  async listProcesses(app: string): Promise<import('../runtime/types.js').ProcessStatus[]> {
+    await this.#d.records.get(app);
+    return this.#d.runtime.list(app);
+  }
+
+  scale(app: string, formation: Record<string, number>): Promise<Record<string, number>> {
+    return this.#d.deployer.scale(app, formation);
+  }
+
+  async restart(app: string, _type?: string): Promise<void> {
+    await this.#d.deployer.restart(app);
+  }
+
+  async tailLogs(app: string, lines: number): Promise<import('../runtime/types.js').LogLine[]> {
+    await this.#d.records.get(app);
+    return this.#d.logs.tail(app, lines);
+  }
+
+  async followLogs(
+    app: string,
+    listener: (line: import('../runtime/types.js').LogLine) => void,
+  ): Promise<() => void> {
+    await this.#d.records.get(app);
+    return this.#d.logs.subscribe(app, listener);
+  }
+
+  async listReleases(app: string): Promise<ReleaseInfo[]> {
+    const a = await this.#d.records.get(app);
+    return (await this.#d.records.listReleases(a.id)).map((r) => toReleaseInfo(r, a.currentVersion));
+  }
+
+  async rollback(app: string, version?: number): Promise<ReleaseInfo> {
+    const r = await this.#d.deployer.rollback(app, version);
+    return toReleaseInfo(r, r.version);
+  }
+
+  async listBuilds(app: string): Promise<BuildInfo[]> {
+    const a = await this.#d.records.get(app);
+    return (await this.#d.records.listBuilds(a.id)).map(({ appId: _a, ...b }) => b);
+  }
+
+  async getBuildLog(app: string, buildId: string): Promise<string> {
+    const a = await this.#d.records.get(app);
+    return this.#d.records.getBuildLog(a.id, buildId);
+  }
+
+  async deployTarball(app: string, tarball: Readable, output: OutputSink): Promise<ReleaseInfo> {
+    await this.#d.records.get(app);
+    const max = this.#d.maxPushBytes;
+    const r = await this.#d.deployer.deploySource({
+      app,
+      commit: null,
+      output,
+      fill: async (dir) => {
+        let size = 0;
+        const limit = new Transform({
+          transform(chunk: Buffer, _enc, cb) {
+            size += chunk.length;
+            if (size > max)
+              cb(
+                new GantryError(
+                  'GANTRY_PUSH_TOO_LARGE',
+                  `upload is larger than the ${Math.round(max / 1048576)} MiB limit`,
+                ),
+              );
+            else cb(null, chunk);
+          },
+        });
+        try {
+          // node-tar refuses absolute paths and `..`; symlinks leaving the dir are rejected by the build.
+          await pipeline(tarball, limit, tar.x({ cwd: dir, strict: true, preserveOwner: false }));
+        } catch (e) {
+          if (e instanceof GantryError) throw e;
+          throw new GantryError(
+            'GANTRY_BAD_REQUEST',
+            `the upload is not a valid .tar.gz: ${(e as Error).message}`,
+          );
+        }
+      },
+    });
+    return toReleaseInfo(r, r.version);
+  }
+}

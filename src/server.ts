@@ -1,0 +1,188 @@
+/**
+ * Composition root: builds every module from the config and wires them on
+ * one HTTP port — /apps/* to the router (data plane), /git/* to git, the rest
+ * to the API (control plane).
+ */
+import { createServer, type Server } from 'node:http';
+import { mkdir, chmod, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import { loadConfig, type GantryConfig } from './config/index.js';
+import { createLogger, type Logger } from './log/index.js';
+import { openStore } from './store/index.js';
+import { Users, ensureKeys } from './auth/index.js';
+import { LogStore } from './logs/index.js';
+import { LocalRuntime, assertSandboxAvailable } from './runtime/index.js';
+import { createRouter } from './router/index.js';
+import { createGitService } from './git/index.js';
+import { buildSlug } from './build/index.js';
+import { validateAppName } from './apps/index.js';
+import { AppRecords } from './apps/records.js';
+import { Rollout, Deployer, GantryPlatform } from './deploy/index.js';
+import { buildApi } from './api/index.js';
+import { renderStatusPage } from './status-page.js';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  config: GantryConfig;
+  logger: Logger;
+  /** Set on the very first start when no GANTRY_ADMIN_PASSWORD was given: print it once. */
+  generatedAdminPassword?: string;
+  close(): Promise<void>;
+}
+
+async function packageVersion(): Promise<string> {
+  try {
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    return pkg.version;
+  } catch {
+    return 'dev';
+  }
+}
+
+export async function startServer(
+  config: GantryConfig = loadConfig(),
+  opts: { logger?: Logger } = {},
+): Promise<RunningServer> {
+  const logger = opts.logger ?? createLogger({ level: config.logLevel });
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await chmod(config.dataDir, 0o700);
+  await ensureKeys(config.dataDir);
+  await assertSandboxAvailable({ unsafeNoSandbox: config.unsafeNoSandbox, logger });
+
+  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  const users = new Users(store.db);
+  const boot = await users.bootstrapAdmin(config.adminPassword);
+  const records = new AppRecords(store.db, { uidBase: config.appUidBase });
+  const logs = new LogStore({ dir: join(config.dataDir, 'logs'), logger });
+  const runtime = new LocalRuntime({
+    logger,
+    logSink: logs.append,
+    stopGraceMs: config.stopGraceMs,
+    unsafeNoSandbox: config.unsafeNoSandbox,
+  });
+  const router = createRouter({ logger });
+  const rollout = new Rollout({
+    runtime,
+    router,
+    logger,
+    dataDir: config.dataDir,
+    publicUrl: config.publicUrl,
+    healthcheckTimeoutMs: config.healthcheckTimeoutMs,
+    drainTimeoutMs: config.drainTimeoutMs,
+    stopGraceMs: config.stopGraceMs,
+    recentLogs: async (app, process) =>
+      (await logs.tail(app, 200))
+        .filter((l) => l.process === process)
+        .slice(-15)
+        .map((l) => l.text),
+  });
+  const deployer = new Deployer({
+    records,
+    rollout,
+    logger,
+    dataDir: config.dataDir,
+    publicUrl: config.publicUrl,
+    keepReleases: config.keepReleases,
+    appLog: (app, text) => logs.system(app, text),
+    build: (b) =>
+      buildSlug({
+        ...b,
+        logger,
+        settings: {
+          pythonSystemPackages: config.pythonSystemPackages,
+          pipIndexUrl: config.pipIndexUrl,
+          pipWheelhouse: config.pipWheelhouse,
+          npmRegistry: config.npmRegistry,
+          unsafeNoSandbox: config.unsafeNoSandbox,
+        },
+      }),
+  });
+  const git = createGitService({
+    dataDir: config.dataDir,
+    maxPushBytes: config.maxPushBytes,
+    logger,
+    authenticate: async (username, password) =>
+      (await users.verifyPassword(username, password))?.username ??
+      (await users.authenticateToken(password))?.username,
+    appExists: async (name) => (await records.find(name)) !== undefined,
+    onPush: async (ctx) => {
+      await deployer.deploySource({
+        app: ctx.app,
+        commit: ctx.update.newSha,
+        output: ctx.output,
+        signal: ctx.signal,
+        fill: (dir) =>
+          git.exportCommit({ repoPath: ctx.repoPath, sha: ctx.update.newSha, dest: dir, gitEnv: ctx.gitEnv }),
+      });
+    },
+  });
+  await git.start();
+  const platform = new GantryPlatform({
+    records,
+    users,
+    deployer,
+    rollout,
+    runtime,
+    logs,
+    publicUrl: config.publicUrl,
+    maxPushBytes: config.maxPushBytes,
+    validateAppName,
+    repos: git,
+  });
+
+  let server!: Server;
+  const api = await buildApi({
+    platform,
+    logger,
+    version: await packageVersion(),
+    publicUrl: config.publicUrl,
+    statusPage: async () => renderStatusPage(await platform.listApps()),
+    serverFactory: (handler) => {
+      server = createServer((req, res) => {
+        if (router.handle(req, res)) return;
+        if (git.handle(req, res)) return;
+        handler(req, res);
+      });
+      server.on('upgrade', (req, socket, head) => {
+        if (!router.handleUpgrade(req, socket, head)) socket.destroy();
+      });
+      // Builds stream for minutes over one request (git push, deploy upload).
+      server.requestTimeout = 0;
+      server.keepAliveTimeout = 65_000;
+      return server;
+    },
+  });
+  await api.listen({ port: config.port, host: config.host });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ url, dataDir: config.dataDir, database: store.kind }, 'gantry is listening');
+
+  // Bring deployed apps back after a restart, without delaying readiness of the API.
+  const recovering = deployer.recover();
+
+  let closed = false;
+  return {
+    url,
+    port,
+    config,
+    logger,
+    generatedAdminPassword: boot?.generatedPassword,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await recovering;
+      await api.close();
+      await router.close();
+      await rollout.close();
+      await runtime.close();
+      await git.close();
+      await logs.flush();
+      await store.close();
+    },
+  };
+}
