@@ -89,6 +89,9 @@ export function sandboxCommand(opts: SandboxOptions): SandboxCommand {
     '/proc',
     '--dev',
     '/dev',
+    // bwrap makes a tmpfs root-owned 0755: the app's uid must be able to write its /tmp.
+    '--perms',
+    '1777',
     '--tmpfs',
     '/tmp',
   ];
