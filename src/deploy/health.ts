@@ -80,7 +80,7 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 /** Waits until the process answers HTTP (any status). Polls fast: readiness should be seen within ~50 ms. */
 async function waitAnswering(o: HealthOptions, t: HealthTarget, deadline: number): Promise<void> {
   let delay = 20;
-  let last = '';
+  let last: string;
   for (;;) {
     const dead = o.deadReason(t.name);
     if (dead) throw new GantryError('GANTRY_HEALTHCHECK_FAILED', `${t.name} ${dead} during startup`);
