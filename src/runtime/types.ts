@@ -77,6 +77,11 @@ export interface RuntimeEvent {
   app: string;
   deployment: string;
   process: string;
+  /**
+   * `start`: spawned. `exit`: a process ended, expected or not (`detail` says how).
+   * `crash`: it ended while it should run; a restart is scheduled. `restart`: that restart begins.
+   * `stop`: stopped for good by `apply` (scale down), `restart` or `remove`.
+   */
   kind: 'start' | 'exit' | 'crash' | 'restart' | 'stop';
   detail?: string;
   time: Date;

@@ -1,0 +1,27 @@
+/**
+ * The runtime: runs the processes of deployments and reports their state.
+ * The shared contract suite (`contract.ts`) is imported by backend tests directly.
+ */
+export type {
+  DeploymentSpec,
+  LogLine,
+  LogSink,
+  OneOffResult,
+  OneOffSpec,
+  ProcessSpec,
+  ProcessState,
+  ProcessStatus,
+  Runtime,
+  RuntimeEvent,
+} from './types.js';
+export { LocalRuntime, type LocalRuntimeOptions } from './local.js';
+export { assertSandboxAvailable, type SandboxCheckOptions } from './check.js';
+export {
+  baseSandboxEnv,
+  isRoot,
+  sandboxCommand,
+  type Bind,
+  type SandboxCommand,
+  type SandboxOptions,
+} from './sandbox.js';
+export { backoffDelay, type BackoffOptions } from './backoff.js';
