@@ -6,7 +6,6 @@
 import { createServer, type Server } from 'node:http';
 import { mkdir, chmod, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import Fastify from 'fastify';
 import { loadConfig, type GantryConfig } from './config/index.js';
 import { createLogger, type Logger } from './log/index.js';
 import { openStore } from './store/index.js';
@@ -74,9 +73,9 @@ export async function startServer(
     healthcheckTimeoutMs: config.healthcheckTimeoutMs,
     drainTimeoutMs: config.drainTimeoutMs,
     stopGraceMs: config.stopGraceMs,
-    recentLogs: async (app, process) =>
-      (await logs.tail(app, 200))
-        .filter((l) => l.process === process)
+    recentLogs: async (app, process, since) =>
+      (await logs.tail(app, 500))
+        .filter((l) => l.process === process && l.time >= since)
         .slice(-15)
         .map((l) => l.text),
   });

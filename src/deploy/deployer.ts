@@ -113,7 +113,8 @@ export class Deployer {
           sourceDir: slugDir,
           cacheDir: join(this.appDir(app.name), 'cache'),
           env: config,
-          output,
+          // Buildpacks emit whole lines without the newline.
+          output: (t) => output(t.endsWith('\n') ? t : `${t}\n`),
           signal: d.signal,
         });
         slug = await this.#o.records.insertSlug({ appId: app.id, commit: d.commit, path: slugDir, manifest });
@@ -133,7 +134,6 @@ export class Deployer {
         const message =
           e instanceof GantryError ? e.message : 'internal error during deploy (see the server log)';
         if (!(e instanceof GantryError)) this.#o.logger.error({ err: e, app: app.name }, 'deploy failed');
-        output(` !     ${message}\n`);
         await this.#o.records.finishBuild(buildId, { status: 'failed', log: log.join(''), error: message });
         if (slug) await this.#o.records.deleteSlug(slug.id);
         await rm(slugDir, { recursive: true, force: true });

@@ -38,8 +38,8 @@ export interface RolloutOptions {
   healthcheckTimeoutMs: number;
   drainTimeoutMs: number;
   stopGraceMs: number;
-  /** Recent log lines of one process, shown when it fails to start. */
-  recentLogs: (app: string, process: string) => Promise<string[]>;
+  /** Log lines of one process since a time, shown when it fails to start. */
+  recentLogs: (app: string, process: string, since: Date) => Promise<string[]>;
 }
 
 export interface ActivateInput {
@@ -151,6 +151,7 @@ export class Rollout {
         .map((p) => `${p.type}=${p.count}`)
         .join(' ') || 'no processes';
     output(`-----> Starting processes (${summary})\n`);
+    const startedAt = new Date();
     await this.#o.runtime.apply(spec);
     const web = (): ProcessStatus[] =>
       this.#o.runtime.list(app.name).filter((p) => p.deployment === spec.id && p.type === 'web');
@@ -178,7 +179,7 @@ export class Rollout {
       }
     } catch (e) {
       for (const p of web()) {
-        const lines = await this.#o.recentLogs(app.name, p.name);
+        const lines = await this.#o.recentLogs(app.name, p.name, startedAt);
         if (lines.length)
           output(`-----> Last output of ${p.name}:\n${lines.map((l) => `       ${l}\n`).join('')}`);
       }
