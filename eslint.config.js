@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bin/**', 'web/dist/**', 'eslint.config.js', 'scripts/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'bin/**', 'web/dist/**', 'eslint.config.js', 'scripts/**', 'test/fixtures/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -10,7 +10,6 @@ import { rm } from 'node:fs/promises';
 import WebSocket from 'ws';
 import {
   startTestServer,
-  deployFixture,
   createApp,
   fixtureRepo,
   push,
@@ -33,10 +32,14 @@ after(async () => {
   await Promise.all(repos.map((r) => rm(r, { recursive: true, force: true })));
 });
 
+/** Like the harness's deployFixture, but the repo is cleaned up even when the push fails. */
 async function deploy(app: string, fixture: string): Promise<string> {
-  const { repo, output } = await deployFixture(t, app, fixture);
+  await createApp(t, app);
+  const repo = await fixtureRepo(fixture);
   repos.push(repo);
-  return output;
+  const r = await push(t, repo, app);
+  if (r.code !== 0) throw new Error(`push of ${fixture} failed:\n${r.stderr}`);
+  return r.stderr;
 }
 
 /** Pushes a fixture that must be rejected; returns the push's combined output. */

@@ -178,7 +178,8 @@ void describe('R', () => {
     const m = await buildSlug(options(src, await tempDir('cache'), { uid: 200102 }).opts);
     assert.equal(m.buildpack, 'r');
     assert.equal(m.framework, 'shiny');
-    assert.match(m.processes.web!, /shiny::runApp\('\/app'/);
+    assert.match(m.processes.web!, /GANTRY_SHINY_LAUNCHER/);
+    assert.ok(m.env.GANTRY_SHINY_LAUNCHER?.includes("shinyAppDir('/app')"));
 
     const lock = (pkgs: string[]): string =>
       JSON.stringify({

@@ -8,8 +8,25 @@
 import { GantryError } from '../errors/index.js';
 import type { BuildContext, BuildpackResult } from './types.js';
 
-export const SHINY_WEB =
-  "R -e \"shiny::runApp('/app', port=as.integer(Sys.getenv('PORT')), host='0.0.0.0', launch.browser=FALSE)\"";
+/**
+ * Shiny serves its app at `/`, but Gantry forwards the full path
+ * (`/apps/NAME/...`). The launcher strips GANTRY_BASE_PATH from PATH_INFO before
+ * Shiny routes a request (pages, assets and the websocket alike), as Shiny
+ * Server does. It travels in the environment so nothing is written into the slug.
+ */
+export const SHINY_LAUNCHER = [
+  "app <- shiny::shinyAppDir('/app')",
+  "prefix <- sub('/+$', '', Sys.getenv('GANTRY_BASE_PATH'))",
+  'inner <- app$httpHandler',
+  'app$httpHandler <- function(req) {',
+  '  p <- req$PATH_INFO',
+  "  if (nzchar(prefix) && startsWith(p, prefix)) req$PATH_INFO <- if (nchar(p) == nchar(prefix)) '/' else substring(p, nchar(prefix) + 1)",
+  '  inner(req)',
+  '}',
+  "shiny::runApp(app, port = as.integer(Sys.getenv('PORT')), host = '0.0.0.0', launch.browser = FALSE)",
+].join('\n');
+
+export const SHINY_WEB = `Rscript -e "eval(parse(text = Sys.getenv('GANTRY_SHINY_LAUNCHER')))"`;
 
 /** renv's own activate.R would try to download renv at start-up; the server library is used instead. */
 const RENV_ENV = { RENV_CONFIG_AUTOLOADER_ENABLED: 'FALSE' };
@@ -63,6 +80,6 @@ export async function buildR(ctx: BuildContext): Promise<BuildpackResult> {
   return {
     framework: shiny ? 'shiny' : undefined,
     processes: shiny ? { web: SHINY_WEB } : {},
-    env: lock !== undefined ? { ...RENV_ENV } : {},
+    env: { ...(lock !== undefined ? RENV_ENV : {}), ...(shiny ? { GANTRY_SHINY_LAUNCHER: SHINY_LAUNCHER } : {}) },
   };
 }

@@ -104,6 +104,15 @@ export async function exportCommit(opts: {
   } catch (e) {
     child.kill('SIGKILL');
     await exited.catch(() => null);
+    // node-tar (strict) refuses entries such as absolute symlinks (`x -> /etc/passwd`): name the file.
+    const entry = (e as { entry?: { path?: string; linkpath?: string } }).entry;
+    if (entry?.path) {
+      throw new GantryError(
+        'GANTRY_UNSAFE_SOURCE',
+        `${entry.path}${entry.linkpath ? ` is a link to ${entry.linkpath}, which` : ''} points outside the app: links must stay inside the repository`,
+        { cause: e },
+      );
+    }
     throw new GantryError('GANTRY_INTERNAL', `cannot export commit ${opts.sha}: ${(e as Error).message}`, {
       cause: e,
     });
