@@ -139,7 +139,7 @@ export async function startServer(
     logger,
     version: await packageVersion(),
     publicUrl: config.publicUrl,
-    statusPage: async () => renderStatusPage(await platform.listApps()),
+    statusPage: async () => renderStatusPage((await platform.listApps()).length),
     serverFactory: (handler) => {
       server = createServer((req, res) => {
         if (router.handle(req, res)) return;
@@ -175,7 +175,10 @@ export async function startServer(
       if (closed) return;
       closed = true;
       await recovering;
+      // Fastify closes idle connections; don't wait minutes for clients that hold one open.
+      const force = setTimeout(() => server.closeAllConnections(), 2000);
       await api.close();
+      clearTimeout(force);
       await router.close();
       await rollout.close();
       await runtime.close();

@@ -1,0 +1,270 @@
+/**
+ * An in-memory Platform for the API and CLI tests: real behaviour (apps,
+ * config, releases, tokens, logs, untarring deploys) without a database or
+ * processes. It records every call so tests can assert what reached it.
+ */
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import * as tar from 'tar';
+import { GantryError } from '../errors/index.js';
+import type { LogLine, ProcessStatus } from '../runtime/types.js';
+import type { AppInfo, BuildInfo, OutputSink, Platform, ReleaseInfo, User } from './platform.js';
+
+interface FakeApp {
+  info: AppInfo;
+  config: Record<string, string>;
+  releases: ReleaseInfo[];
+  builds: (BuildInfo & { log: string })[];
+}
+
+export const FAKE_ADMIN: User = { id: 'u1', username: 'admin', role: 'admin', email: null };
+export const FAKE_PASSWORD = 'correct horse';
+
+async function listFiles(dir: string, root = dir): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await listFiles(p, root)));
+    else out.push(relative(root, p));
+  }
+  return out.sort();
+}
+
+export class FakePlatform implements Platform {
+  readonly calls: { method: string; args: unknown[] }[] = [];
+  readonly tokens = new Map<string, User>();
+  /** Files of the last deployed tarball, relative paths, sorted. */
+  lastDeployFiles: string[] = [];
+  readonly #apps = new Map<string, FakeApp>();
+  readonly #logs: LogLine[] = [];
+  readonly #followers = new Set<(l: LogLine) => void>();
+  #nextToken = 1;
+
+  #record(method: string, ...args: unknown[]): void {
+    this.calls.push({ method, args });
+  }
+
+  #app(name: string): FakeApp {
+    const a = this.#apps.get(name);
+    if (!a) throw new GantryError('GANTRY_APP_NOT_FOUND', `app ${name} not found`);
+    return a;
+  }
+
+  async verifyPassword(username: string, password: string): Promise<User | undefined> {
+    this.#record('verifyPassword', username);
+    return username === FAKE_ADMIN.username && password === FAKE_PASSWORD ? FAKE_ADMIN : undefined;
+  }
+  async createToken(user: User, name: string): Promise<string> {
+    this.#record('createToken', user.username, name);
+    const token = `tok-${this.#nextToken++}`;
+    this.tokens.set(token, user);
+    return token;
+  }
+  async authenticateToken(token: string): Promise<User | undefined> {
+    return this.tokens.get(token);
+  }
+
+  async listApps() {
+    return [...this.#apps.values()].map(({ info }) => ({
+      name: info.name,
+      currentVersion: info.currentVersion,
+      status: info.status,
+      url: info.url,
+      createdAt: info.createdAt,
+      updatedAt: info.updatedAt,
+    }));
+  }
+  async createApp(name: string): Promise<AppInfo> {
+    this.#record('createApp', name);
+    if (name.length > 30)
+      throw new GantryError('GANTRY_INVALID_APP_NAME', 'app names have at most 30 characters');
+    if (this.#apps.has(name)) throw new GantryError('GANTRY_APP_EXISTS', `app ${name} already exists`);
+    const now = new Date().toISOString();
+    const info: AppInfo = {
+      name,
+      currentVersion: null,
+      status: 'new',
+      url: `http://gantry.test/apps/${name}/`,
+      createdAt: now,
+      updatedAt: now,
+      gitUrl: `http://gantry.test/git/${name}.git`,
+      formation: { web: 1 },
+      processTypes: {},
+      buildpack: null,
+      framework: null,
+      commit: null,
+      processes: [],
+    };
+    this.#apps.set(name, { info, config: {}, releases: [], builds: [] });
+    return info;
+  }
+  async getApp(name: string): Promise<AppInfo> {
+    return this.#app(name).info;
+  }
+  async destroyApp(name: string): Promise<void> {
+    this.#record('destroyApp', name);
+    this.#app(name);
+    this.#apps.delete(name);
+  }
+
+  async getConfig(app: string) {
+    return { ...this.#app(app).config };
+  }
+  async updateConfig(app: string, change: { set?: Record<string, string>; unset?: string[] }) {
+    this.#record('updateConfig', app, change);
+    const a = this.#app(app);
+    Object.assign(a.config, change.set ?? {});
+    for (const k of change.unset ?? []) delete a.config[k];
+    if (a.info.currentVersion === null) return null;
+    const parts = [
+      ...Object.keys(change.set ?? {}).map((k) => `Set ${k}`),
+      ...(change.unset ?? []).map((k) => `Unset ${k}`),
+    ];
+    return this.#release(a, parts.join(', '));
+  }
+
+  #release(a: FakeApp, description: string): ReleaseInfo {
+    for (const r of a.releases) r.current = false;
+    const r: ReleaseInfo = {
+      version: a.releases.length + 1,
+      description,
+      commit: null,
+      createdAt: new Date().toISOString(),
+      current: true,
+      configKeys: Object.keys(a.config).sort(),
+    };
+    a.releases.unshift(r);
+    a.info.currentVersion = r.version;
+    a.info.status = 'running';
+    return r;
+  }
+
+  async listProcesses(app: string): Promise<ProcessStatus[]> {
+    const a = this.#app(app);
+    const out: ProcessStatus[] = [];
+    for (const [type, count] of Object.entries(a.info.formation)) {
+      for (let i = 1; i <= count && a.info.currentVersion !== null; i++) {
+        out.push({
+          deployment: `${app}@v${a.info.currentVersion}`,
+          app,
+          release: a.info.currentVersion,
+          type,
+          index: i,
+          name: `${app}.${type}.${i}`,
+          state: 'running',
+          host: '127.0.0.1',
+          port: 5000 + i,
+          restarts: 0,
+          startedAt: new Date('2026-01-02T03:04:05.000Z'),
+        });
+      }
+    }
+    return out;
+  }
+  async scale(app: string, formation: Record<string, number>) {
+    this.#record('scale', app, formation);
+    const a = this.#app(app);
+    Object.assign(a.info.formation, formation);
+    return { ...a.info.formation };
+  }
+  async restart(app: string, type?: string) {
+    this.#record('restart', app, type);
+    this.#app(app);
+  }
+
+  /** Adds a log line and hands it to followers (tests drive the log stream with this). */
+  log(app: string, process: string, text: string, time = new Date()): void {
+    const line: LogLine = { app, process, stream: 'stdout', time, text };
+    this.#logs.push(line);
+    for (const f of this.#followers) f(line);
+  }
+  /** How many followLogs subscriptions are open. */
+  get followers(): number {
+    return this.#followers.size;
+  }
+  async tailLogs(app: string, lines: number) {
+    this.#app(app);
+    const mine = this.#logs.filter((l) => l.app === app);
+    return lines === 0 ? [] : mine.slice(-lines);
+  }
+  async followLogs(app: string, listener: (line: LogLine) => void) {
+    this.#app(app);
+    const f = (l: LogLine): void => {
+      if (l.app === app) listener(l);
+    };
+    this.#followers.add(f);
+    return () => {
+      this.#followers.delete(f);
+    };
+  }
+
+  async listReleases(app: string) {
+    return this.#app(app).releases;
+  }
+  async rollback(app: string, version?: number) {
+    this.#record('rollback', app, version);
+    const a = this.#app(app);
+    const current = a.info.currentVersion;
+    if (current === null) throw new GantryError('GANTRY_NO_RELEASE', `${app} has no release`);
+    const target = version ?? current - 1;
+    if (!a.releases.some((r) => r.version === target)) {
+      throw new GantryError('GANTRY_RELEASE_NOT_FOUND', `release v${target} not found`);
+    }
+    return this.#release(a, `Rollback to v${target}`);
+  }
+
+  async listBuilds(app: string) {
+    return this.#app(app).builds.map(({ log: _log, ...b }) => b);
+  }
+  async getBuildLog(app: string, buildId: string) {
+    const b = this.#app(app).builds.find((x) => x.id === buildId);
+    if (!b) throw new GantryError('GANTRY_NOT_FOUND', `build ${buildId} not found`);
+    return b.log;
+  }
+
+  /** Untars the upload for real; a file named FAIL makes the build fail, BOOM throws a non-Gantry error. */
+  async deployTarball(app: string, tarball: Readable, output: OutputSink): Promise<ReleaseInfo> {
+    this.#record('deployTarball', app);
+    const a = this.#app(app);
+    const dir = await mkdtemp(join(tmpdir(), 'gantry-fake-deploy-'));
+    const build: BuildInfo & { log: string } = {
+      id: `b${a.builds.length + 1}`,
+      status: 'running',
+      commit: null,
+      error: null,
+      releaseVersion: null,
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+      log: '',
+    };
+    a.builds.unshift(build);
+    const say = (text: string): void => {
+      build.log += text;
+      output(text);
+    };
+    try {
+      await pipeline(tarball, tar.x({ cwd: dir, strict: true }));
+      this.lastDeployFiles = await listFiles(dir);
+      say(`-----> Received ${this.lastDeployFiles.length} files\n`);
+      if (this.lastDeployFiles.includes('BOOM')) throw new Error('secret internal detail /etc/shadow');
+      if (this.lastDeployFiles.includes('FAIL')) {
+        throw new GantryError('GANTRY_BUILD_FAILED', 'build failed: no buildpack detected');
+      }
+      say('-----> Build succeeded\n');
+      const release = this.#release(a, 'Deploy');
+      build.status = 'succeeded';
+      build.releaseVersion = release.version;
+      return release;
+    } catch (e) {
+      build.status = 'failed';
+      build.error = (e as Error).message;
+      throw e;
+    } finally {
+      build.finishedAt = new Date().toISOString();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+}

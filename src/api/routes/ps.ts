@@ -1,0 +1,77 @@
+/** Processes: observed state, formation (scale), restart. */
+import { Type } from '@sinclair/typebox';
+import { GantryError } from '../../errors/index.js';
+import { PROCESS_NAME_MAX, PROCESS_NAME_PATTERN } from '../../apps/index.js';
+import { AppParams, Formation, ProcessBody, errorResponses } from '../schemas.js';
+import { emptyBodyIsObject, type ApiPlugin } from '../types.js';
+
+/** RFC 1123 label, lowercase (the Procfile rule): process types end up in hostnames, labels and unit names. */
+export const PROCESS_TYPE = PROCESS_NAME_PATTERN;
+/** Upper bound per type: a typo like web=1000 should not fork-bomb one server. */
+export const MAX_SCALE = 100;
+
+const ProcessType = Type.String({ pattern: PROCESS_TYPE.source, maxLength: PROCESS_NAME_MAX });
+
+export const psRoutes: ApiPlugin = async (app, { platform }) => {
+  app.get(
+    '/apps/:app/ps',
+    {
+      schema: {
+        summary: "An app's processes and their state",
+        tags: ['ps'],
+        params: AppParams,
+        response: { 200: Type.Object({ processes: Type.Array(ProcessBody) }), ...errorResponses },
+      },
+    },
+    async (request) => ({ processes: await platform.listProcesses(request.params.app) }),
+  );
+
+  app.patch(
+    '/apps/:app/formation',
+    {
+      schema: {
+        summary: 'Scale process types, e.g. { "web": 2, "worker": 1 }',
+        tags: ['ps'],
+        params: AppParams,
+        body: Formation,
+        response: { 200: Type.Object({ formation: Formation }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const formation = request.body;
+      const entries = Object.entries(formation);
+      if (entries.length === 0) throw new GantryError('GANTRY_BAD_REQUEST', 'give at least one TYPE: COUNT');
+      for (const [type, count] of entries) {
+        if (!PROCESS_TYPE.test(type) || type.length > PROCESS_NAME_MAX) {
+          throw new GantryError(
+            'GANTRY_BAD_REQUEST',
+            `invalid process type "${type}": use lowercase letters, digits and -`,
+          );
+        }
+        if (count > MAX_SCALE) {
+          throw new GantryError('GANTRY_BAD_REQUEST', `${type}=${count}: at most ${MAX_SCALE} per type`);
+        }
+      }
+      return { formation: await platform.scale(request.params.app, formation) };
+    },
+  );
+
+  app.post(
+    '/apps/:app/restart',
+    {
+      preValidation: emptyBodyIsObject,
+      schema: {
+        summary: "Restart an app's processes one by one (optionally one type)",
+        tags: ['ps'],
+        params: AppParams,
+        body: Type.Object({ type: Type.Optional(ProcessType) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ restarted: Type.String() }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { type } = request.body;
+      await platform.restart(request.params.app, type);
+      return { restarted: type ?? 'all' };
+    },
+  );
+};

@@ -1,0 +1,107 @@
+/**
+ * TypeBox schemas of the API's request and response bodies. The same objects
+ * validate input (Ajv), serialize output (fast-json-stringify drops any field
+ * not listed here, so internals never leak) and document the OpenAPI spec.
+ */
+import { Type, type TSchema } from '@sinclair/typebox';
+import { APP_NAME_MAX, APP_NAME_PATTERN } from '../apps/index.js';
+
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+/** Dates leave as ISO strings; the platform may hand us Date objects. */
+export const DateTime = Type.Unsafe<Date | string>({ type: 'string', format: 'date-time' });
+
+export const ErrorBody = Type.Object(
+  { error: Type.Object({ code: Type.String(), message: Type.String() }) },
+  { $id: 'ErrorBody', description: 'Every error: a stable code and a one-line message.' },
+);
+
+/** Error replies documented on every route. */
+export const errorResponses = {
+  '4xx': Type.Ref('ErrorBody'),
+  '5xx': Type.Ref('ErrorBody'),
+} as const;
+
+/** The apps module's naming rule, checked at the edge so hostile names never reach a handler. */
+export const AppName = Type.String({
+  pattern: APP_NAME_PATTERN.source,
+  minLength: 1,
+  maxLength: APP_NAME_MAX,
+});
+export const AppParams = Type.Object({ app: AppName });
+
+export const UserBody = Type.Object({
+  id: Type.String(),
+  username: Type.String(),
+  role: Type.Union([Type.Literal('admin'), Type.Literal('developer'), Type.Literal('viewer')]),
+  email: Nullable(Type.String()),
+});
+
+export const AppSummaryBody = Type.Object({
+  name: Type.String(),
+  currentVersion: Nullable(Type.Integer()),
+  status: Type.String(),
+  url: Type.String(),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+});
+
+export const ProcessBody = Type.Object({
+  deployment: Type.String(),
+  app: Type.String(),
+  release: Type.Integer(),
+  type: Type.String(),
+  index: Type.Integer(),
+  name: Type.String(),
+  state: Type.String(),
+  pid: Type.Optional(Type.Integer()),
+  host: Type.String(),
+  port: Type.Optional(Type.Integer()),
+  restarts: Type.Integer(),
+  startedAt: Type.Optional(DateTime),
+  lastExit: Type.Optional(
+    Type.Object({
+      code: Nullable(Type.Integer()),
+      signal: Nullable(Type.String()),
+      at: DateTime,
+    }),
+  ),
+  nextRestartAt: Type.Optional(DateTime),
+});
+
+export const Formation = Type.Record(Type.String(), Type.Integer({ minimum: 0 }));
+
+export const AppInfoBody = Type.Composite([
+  AppSummaryBody,
+  Type.Object({
+    gitUrl: Type.String(),
+    formation: Formation,
+    processTypes: Type.Record(Type.String(), Type.String()),
+    buildpack: Nullable(Type.String()),
+    framework: Nullable(Type.String()),
+    commit: Nullable(Type.String()),
+    processes: Type.Array(ProcessBody),
+  }),
+]);
+
+export const ReleaseBody = Type.Object({
+  version: Type.Integer(),
+  description: Type.String(),
+  commit: Nullable(Type.String()),
+  createdAt: Type.String(),
+  current: Type.Boolean(),
+  configKeys: Type.Array(Type.String()),
+});
+
+export const BuildBody = Type.Object({
+  id: Type.String(),
+  status: Type.Union([Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed')]),
+  commit: Nullable(Type.String()),
+  error: Nullable(Type.String()),
+  releaseVersion: Nullable(Type.Integer()),
+  startedAt: Type.String(),
+  finishedAt: Nullable(Type.String()),
+});
+
+/** Plain-text replies (logs, build output, deploy stream). */
+export const TextBody = Type.String({ description: 'text/plain' });
