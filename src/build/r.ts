@@ -80,6 +80,9 @@ export async function buildR(ctx: BuildContext): Promise<BuildpackResult> {
   return {
     framework: shiny ? 'shiny' : undefined,
     processes: shiny ? { web: SHINY_WEB } : {},
-    env: { ...(lock !== undefined ? RENV_ENV : {}), ...(shiny ? { GANTRY_SHINY_LAUNCHER: SHINY_LAUNCHER } : {}) },
+    env: {
+      ...(lock !== undefined ? RENV_ENV : {}),
+      ...(shiny ? { GANTRY_SHINY_LAUNCHER: SHINY_LAUNCHER } : {}),
+    },
   };
 }

@@ -246,20 +246,27 @@ export class Deployer {
     });
   }
 
-  /** Rolling restart: the serving release is started afresh and swapped in like a deploy. */
+  /** Starts the serving release afresh and swaps it in like a deploy (no new release). */
+  async #reactivate(app: AppRow): Promise<ReleaseRow | undefined> {
+    const cur = await this.#currentSlug(app);
+    if (!cur) return undefined;
+    await this.#o.rollout.activate({
+      app,
+      version: cur.release.version,
+      slug: cur.slug,
+      config: cur.release.config,
+      output: () => undefined,
+      releasePhase: false,
+    });
+    return cur.release;
+  }
+
+  /** Rolling restart without downtime. */
   restart(name: string): Promise<void> {
     return this.lock.run(name, async () => {
       const app = await this.#o.records.get(name);
-      const cur = await this.#currentSlug(app);
-      if (!cur) throw new GantryError('GANTRY_NO_RELEASE', `app "${name}" has not been deployed yet`);
-      await this.#o.rollout.activate({
-        app,
-        version: cur.release.version,
-        slug: cur.slug,
-        config: cur.release.config,
-        output: () => undefined,
-        releasePhase: false,
-      });
+      if (!(await this.#reactivate(app)))
+        throw new GantryError('GANTRY_NO_RELEASE', `app "${name}" has not been deployed yet`);
       this.#o.appLog(name, 'Restarted');
     });
   }
@@ -269,17 +276,8 @@ export class Deployer {
     for (const app of await this.#o.records.list()) {
       await this.lock
         .run(app.name, async () => {
-          const cur = await this.#currentSlug(app);
-          if (!cur) return;
-          await this.#o.rollout.activate({
-            app,
-            version: cur.release.version,
-            slug: cur.slug,
-            config: cur.release.config,
-            output: () => undefined,
-            releasePhase: false,
-          });
-          this.#o.logger.info({ app: app.name, version: cur.release.version }, 'app recovered');
+          const release = await this.#reactivate(app);
+          if (release) this.#o.logger.info({ app: app.name, version: release.version }, 'app recovered');
         })
         .catch((e: unknown) =>
           this.#o.logger.error({ err: e, app: app.name }, 'could not start app after server start'),

@@ -176,6 +176,10 @@ export class Rollout {
           output,
           signal: input.signal,
         });
+        const checks = (m.healthchecks.web ?? []).filter((c) => c.type === 'startup').map((c) => c.name);
+        output(
+          `       Healthy after ${Date.now() - startedAt.getTime()} ms${checks.length ? ` (checks passed: ${checks.join(', ')})` : ''}\n`,
+        );
       }
     } catch (e) {
       for (const p of web()) {
