@@ -1,5 +1,5 @@
 // Runs every test with Node's own runner: unit tests beside the code (src/**/*.test.ts)
-// and end-to-end tests in test/ (test/**/*.test.ts). Node 20's --test does not expand
+// end-to-end tests in test/ (test/**/*.test.ts) and the benchmarks' own helpers (bench/). Node 20's --test does not expand
 // globs, so the files are listed here. Extra args are passed as file filters.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ function walk(dir, out) {
 }
 
 const filters = process.argv.slice(2);
-let files = [...walk('src', []), ...walk('test', [])].sort();
+let files = [...walk('src', []), ...walk('test', []), ...walk('bench', [])].sort();
 if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
 const r = spawnSync(
   process.execPath,

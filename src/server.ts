@@ -6,7 +6,8 @@
 import { createServer, type Server } from 'node:http';
 import { mkdir, chmod, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadConfig, type GantryConfig } from './config/index.js';
+import { loadConfig, defaultPublicUrl, type GantryConfig } from './config/index.js';
+import { createServer as createNetServer } from 'node:net';
 import { createLogger, type Logger } from './log/index.js';
 import { openStore } from './store/index.js';
 import { Users, ensureKeys } from './auth/index.js';
@@ -42,11 +43,28 @@ async function packageVersion(): Promise<string> {
   }
 }
 
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createNetServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
 export async function startServer(
   config: GantryConfig = loadConfig(),
   opts: { logger?: Logger } = {},
 ): Promise<RunningServer> {
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
+  if (config.port === 0) {
+    // Any free port (tests): pick it now so URLs handed to apps and users are real.
+    const port = await freePort(config.host);
+    const derived = config.publicUrl === defaultPublicUrl(config.host, 0);
+    config = { ...config, port, publicUrl: derived ? defaultPublicUrl(config.host, port) : config.publicUrl };
+  }
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   await chmod(config.dataDir, 0o700);
   await ensureKeys(config.dataDir);

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { main } from '../src/cli/index.js';
-import { startTestServer, ADMIN_PASSWORD, FIXTURES, type TestServer } from './helpers/index.js';
+import { startTestServer, fixtureRepo, ADMIN_PASSWORD, FIXTURES, type TestServer } from './helpers/index.js';
+import { run } from '../src/exec/index.js';
 
 interface Run {
   code: number;
@@ -20,7 +21,7 @@ interface Run {
 describe('gantry CLI end to end', { timeout: 240_000 }, () => {
   let t: TestServer;
   let home: string;
-  const gantry = async (...argv: string[]): Promise<Run> => {
+  const gantryIn = async (cwd: string, ...argv: string[]): Promise<Run> => {
     let out = '';
     let err = '';
     const code = await main(argv, {
@@ -28,10 +29,11 @@ describe('gantry CLI end to end', { timeout: 240_000 }, () => {
       stderr: { write: (s: string) => (err += s) },
       stdin: Readable.from([]),
       env: { HOME: home, XDG_CONFIG_HOME: join(home, '.config'), PATH: process.env.PATH },
-      cwd: home,
+      cwd,
     });
     return { code, out, err };
   };
+  const gantry = (...argv: string[]): Promise<Run> => gantryIn(home, ...argv);
 
   before(async () => {
     t = await startTestServer();
@@ -92,6 +94,26 @@ describe('gantry CLI end to end', { timeout: 240_000 }, () => {
     assert.notEqual(wrong.code, 0);
     assert.equal((await gantry('apps:destroy', '-a', 'site', '--confirm', 'site')).code, 0);
     assert.equal((await fetch(`${t.url}/apps/site/`)).status, 404);
+  });
+
+  test('after git:remote, a plain `git push gantry` authenticates with the login token', async () => {
+    assert.equal((await gantry('apps:create', 'pushed')).code, 0);
+    const repo = await fixtureRepo('static-site');
+    const remote = await gantryIn(repo, 'git:remote', '-a', 'pushed');
+    assert.equal(remote.code, 0, remote.err);
+    // No credentials in the URL and no prompt possible: only the helper can answer.
+    const r = await run('git', ['push', 'gantry', 'HEAD:main'], {
+      cwd: repo,
+      env: {
+        PATH: process.env.PATH,
+        HOME: home,
+        XDG_CONFIG_HOME: join(home, '.config'),
+        GIT_TERMINAL_PROMPT: '0',
+      },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /is live/);
+    assert.match(await (await fetch(`${t.url}/apps/pushed/`)).text(), /Static fixture/);
   });
 
   test('a failing deploy exits non-zero with the reason', async () => {

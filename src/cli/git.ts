@@ -3,6 +3,7 @@
  * app it points at (so `-a` can be left out) and adding it. Git runs through
  * src/exec with argv arrays and `--` before values.
  */
+import { fileURLToPath } from 'node:url';
 import { run, runChecked } from '../exec/index.js';
 
 export const REMOTE = 'gantry';
@@ -33,4 +34,42 @@ export async function setGantryRemote(cwd: string, url: string): Promise<'added'
   }
   await runChecked('git', ['remote', 'set-url', '--', REMOTE, url], { cwd, timeoutMs: 10_000 });
   return 'updated';
+}
+
+/** The shell word git runs as the credential helper: this very CLI's `git:credential`. */
+export function credentialHelperCommand(): string {
+  const script = fileURLToPath(new URL('../../bin/gantry.js', import.meta.url));
+  const quote = (s: string): string => {
+    if (s.includes("'"))
+      throw new Error(`cannot use a path containing a quote as a git credential helper: ${s}`);
+    return `'${s}'`;
+  };
+  // `!` makes git run it with its shell; the words are fixed paths we quote, never user input.
+  return `!${quote(process.execPath)} ${quote(script)} git:credential`;
+}
+
+/**
+ * Makes `git push` to the Gantry server use the token from `gantry login`
+ * (no password prompt): a credential helper scoped to that server's origin,
+ * ahead of any global helpers.
+ */
+export async function setCredentialHelper(cwd: string, serverUrl: string): Promise<void> {
+  const key = `credential.${new URL(serverUrl).origin}.helper`;
+  await run('git', ['config', '--local', '--unset-all', '--', key], { cwd, timeoutMs: 10_000 });
+  // An empty value first resets the helper list for this origin.
+  await runChecked('git', ['config', '--local', '--add', '--', key, ''], { cwd, timeoutMs: 10_000 });
+  await runChecked('git', ['config', '--local', '--add', '--', key, credentialHelperCommand()], {
+    cwd,
+    timeoutMs: 10_000,
+  });
+}
+
+/** Parses git's credential protocol (`key=value` lines). */
+export function parseCredentialRequest(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1).trim();
+  }
+  return out;
 }

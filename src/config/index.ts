@@ -123,5 +123,13 @@ export function loadConfig(
     logLevel: pick('GANTRY_LOG_LEVEL', 'logLevel') ?? 'info',
     keepReleases: Number(pick('GANTRY_KEEP_RELEASES', 'keepReleases') ?? '5'),
   };
-  return { ...cfg, ...overrides };
+  const merged = { ...cfg, ...overrides };
+  // A derived public URL follows the host/port overrides; an explicit one is kept.
+  if (!overrides.publicUrl && !pick('GANTRY_PUBLIC_URL', 'publicUrl'))
+    merged.publicUrl = defaultPublicUrl(merged.host, merged.port);
+  return merged;
+}
+
+export function defaultPublicUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

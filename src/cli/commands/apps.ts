@@ -1,7 +1,8 @@
 /** apps, apps:create, apps:info, apps:destroy, git:remote. */
 import type { Command } from 'commander';
 import { appCommand, type AppOptions, type Context } from '../context.js';
-import { setGantryRemote } from '../git.js';
+import { parseCredentialRequest, setCredentialHelper, setGantryRemote } from '../git.js';
+import { loadCredentials } from '../credentials.js';
 import { ago, heading, json, keyValues, table } from '../io.js';
 import { processRows, PROCESS_HEADERS } from './ps.js';
 
@@ -102,7 +103,24 @@ export function registerApps(program: Command, ctx: Context): void {
   ).action(async (opts: AppOptions) => {
     const app = await (await ctx.client()).getApp(await ctx.app(opts));
     const what = await setGantryRemote(ctx.io.cwd, app.gitUrl);
+    await setCredentialHelper(ctx.io.cwd, app.gitUrl);
     ctx.out(`${what === 'added' ? 'Added' : 'Updated'} git remote gantry → ${app.gitUrl}\n`);
-    ctx.out('Deploy with: git push gantry HEAD:main\n');
+    ctx.out('Deploy with: git push gantry HEAD:main  (git uses your gantry login token)\n');
   });
+
+  program
+    .command('git:credential', { hidden: true })
+    .description('git credential helper: answers with the token of gantry login')
+    .argument('<operation>', 'get, store or erase (only get answers)')
+    .action(async (operation: string) => {
+      if (operation !== 'get') return;
+      const chunks: Buffer[] = [];
+      for await (const c of ctx.io.stdin) chunks.push(Buffer.from(c as Buffer));
+      const req = parseCredentialRequest(Buffer.concat(chunks).toString('utf8'));
+      const creds = await loadCredentials(ctx.io.env);
+      if (!creds.url || !creds.token || !req.protocol || !req.host) return;
+      // Only ever hand the token to the server it was issued by.
+      if (new URL(creds.url).origin !== `${req.protocol}://${req.host}`) return;
+      ctx.out(`username=gantry\npassword=${creds.token}\n`);
+    });
 }
