@@ -74,8 +74,8 @@ void describe('auth hook', () => {
   });
   void after(() => app.close());
 
-  void test('every /api route except the public ones answers 401 without a valid token', async () => {
-    const routes = routesOf(app).filter((r) => r.split(' ')[1]!.startsWith('/api'));
+  void test('every route except the public ones answers 401 without a valid token', async () => {
+    const routes = routesOf(app);
     assert.ok(routes.length >= 20, `found only ${routes.length} routes: ${routes.join(', ')}`);
     const open: string[] = [];
     for (const route of routes) {
@@ -93,10 +93,27 @@ void describe('auth hook', () => {
         if (method !== 'HEAD') assert.equal(r.json().error.code, 'GANTRY_UNAUTHORIZED', route);
       }
     }
-    const expected = PUBLIC_ROUTES.flatMap((r) =>
+    const expected = [...PUBLIC_ROUTES, 'GET /'].flatMap((r) =>
       r.startsWith('GET') ? [r, r.replace('GET', 'HEAD')] : [r],
     );
     assert.deepEqual(open.sort(), expected.sort());
+  });
+
+  void test('percent-encoded or re-cased API paths cannot skip authentication', async () => {
+    for (const url of [
+      '/%61pi/apps',
+      '/%61%70%69/apps',
+      '/api%2Fapps',
+      '/API/apps',
+      '/Api/apps/x/config',
+      '/%zz/apps',
+    ]) {
+      for (const method of ['GET', 'POST'] as const) {
+        const r = await app.inject({ method, url, payload: method === 'POST' ? { name: 'pwn' } : undefined });
+        assert.equal(r.statusCode, 401, `${method} ${url} answered ${r.statusCode}`);
+      }
+    }
+    assert.equal((await app.inject({ url: '/%zz/apps' })).statusCode, 400, 'malformed escapes are refused');
   });
 
   void test('unknown /api paths need a token too; the status page is outside /api', async () => {

@@ -9,9 +9,19 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { GantryError } from '../errors/index.js';
 import type { Platform } from './platform.js';
 
-/** Is `url` (path + query) inside the API namespace? */
+/**
+ * Is `url` (path + query) inside the API namespace? Decoded first, as Fastify
+ * decodes before matching routes: `/%61pi/apps` is `/api/apps`.
+ */
 export function isApiPath(url: string): boolean {
-  const path = url.split('?', 1)[0]!;
+  let path = url.split('?', 1)[0]!;
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    // Malformed escapes: treat as API so the request needs a token (it 400s/404s after).
+    return true;
+  }
+  path = path.toLowerCase();
   return path === '/api' || path.startsWith('/api/');
 }
 
@@ -25,7 +35,10 @@ export function bearerToken(header: string | undefined): string | undefined {
 export function installAuthHook(app: FastifyInstance, platform: Platform): void {
   app.decorateRequest('user', null);
   app.addHook('onRequest', async function authenticate(request: FastifyRequest) {
-    if (!isApiPath(request.url) || request.routeOptions.config.public === true) return;
+    // Every matched route needs a token unless it is declared public; unmatched paths
+    // need one too when they look like the API, so 404s reveal nothing to strangers.
+    if (request.routeOptions.config.public === true) return;
+    if (request.routeOptions.url === undefined && !isApiPath(request.url)) return;
     const token = bearerToken(request.headers.authorization);
     if (!token) {
       throw new GantryError(

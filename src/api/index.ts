@@ -111,7 +111,7 @@ export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> 
 
   if (opts.statusPage) {
     const render = opts.statusPage;
-    app.get('/', { schema: { hide: true } }, async (_request, reply) =>
+    app.get('/', { schema: { hide: true }, config: { public: true } }, async (_request, reply) =>
       reply.type('text/html; charset=utf-8').send(await render()),
     );
   }

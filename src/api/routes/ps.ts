@@ -1,14 +1,14 @@
 /** Processes: observed state, formation (scale), restart. */
 import { Type } from '@sinclair/typebox';
 import { GantryError } from '../../errors/index.js';
-import { PROCESS_NAME_MAX, PROCESS_NAME_PATTERN } from '../../apps/index.js';
+import { MAX_PROCESSES_PER_TYPE, PROCESS_NAME_MAX, PROCESS_NAME_PATTERN } from '../../apps/index.js';
 import { AppParams, Formation, ProcessBody, errorResponses } from '../schemas.js';
 import { emptyBodyIsObject, type ApiPlugin } from '../types.js';
 
 /** RFC 1123 label, lowercase (the Procfile rule): process types end up in hostnames, labels and unit names. */
 export const PROCESS_TYPE = PROCESS_NAME_PATTERN;
-/** Upper bound per type: a typo like web=1000 should not fork-bomb one server. */
-export const MAX_SCALE = 100;
+/** Upper bound per type, shared with app.json's formation. */
+export const MAX_SCALE = MAX_PROCESSES_PER_TYPE;
 
 const ProcessType = Type.String({ pattern: PROCESS_TYPE.source, maxLength: PROCESS_NAME_MAX });
 
