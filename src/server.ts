@@ -14,7 +14,8 @@ import { Users, ensureKeys } from './auth/index.js';
 import { LogStore } from './logs/index.js';
 import { LocalRuntime, assertSandboxAvailable } from './runtime/index.js';
 import { createRouter } from './router/index.js';
-import { createGitService } from './git/index.js';
+import { createGitService, readRef } from './git/index.js';
+import { GantryError } from './errors/index.js';
 import { buildSlug } from './build/index.js';
 import { validateAppName } from './apps/index.js';
 import { AppRecords } from './apps/records.js';
@@ -104,6 +105,7 @@ export async function startServer(
     dataDir: config.dataDir,
     publicUrl: config.publicUrl,
     keepReleases: config.keepReleases,
+    buildTimeoutMs: config.buildTimeoutMs,
     appLog: (app, text) => logs.system(app, text),
     build: (b) =>
       buildSlug({
@@ -132,6 +134,16 @@ export async function startServer(
         commit: ctx.update.newSha,
         output: ctx.output,
         signal: ctx.signal,
+        holdLockUntil: ctx.finished,
+        // Two pushes racing: the second must not go live if git will refuse its ref update.
+        verify: async () => {
+          if ((await readRef(ctx.repoPath, ctx.update.ref)) !== ctx.update.oldSha) {
+            throw new GantryError(
+              'GANTRY_DEPLOY_IN_PROGRESS',
+              `${ctx.update.ref} moved while this push waited (another push landed first): fetch, then push again`,
+            );
+          }
+        },
         fill: (dir) =>
           git.exportCommit({ repoPath: ctx.repoPath, sha: ctx.update.newSha, dest: dir, gitEnv: ctx.gitEnv }),
       });
@@ -180,7 +192,9 @@ export async function startServer(
   logger.info({ url, dataDir: config.dataDir, database: store.kind }, 'gantry is listening');
 
   // Bring deployed apps back after a restart, without delaying readiness of the API.
-  const recovering = deployer.recover();
+  const recovering = deployer
+    .recover()
+    .catch((e: unknown) => logger.error({ err: e }, 'recovering apps failed'));
 
   let closed = false;
   return {
@@ -193,6 +207,7 @@ export async function startServer(
       if (closed) return;
       closed = true;
       await recovering;
+      await deployer.close();
       // Fastify closes idle connections; don't wait minutes for clients that hold one open.
       const force = setTimeout(() => server.closeAllConnections(), 2000);
       await api.close();

@@ -161,6 +161,35 @@ describe('git push deploys', { timeout: 300_000 }, () => {
     assert.equal(builds.length, 3, 'rollback did not build (2 successful pushes + 1 failed)');
   });
 
+  test('two racing pushes: one goes live, the other is refused and never served', async () => {
+    const a = await fixtureRepo('python-stdlib');
+    const b = await fixtureRepo('python-stdlib');
+    for (const [dir, word] of [
+      [a, 'alpha'],
+      [b, 'bravo'],
+    ] as const) {
+      const src = await readFile(join(dir, 'app.py'), 'utf8');
+      await writeFile(join(dir, 'app.py'), src.replace('hello from python', `hello from ${word}`));
+      await commitAll(dir, word);
+    }
+    const [ra, rb] = await Promise.all([push(t, a, 'hello'), push(t, b, 'hello')]);
+    assert.equal(
+      [ra, rb].filter((r) => r.code === 0).length,
+      1,
+      `exactly one push wins:\n${ra.stderr}\n${rb.stderr}`,
+    );
+    const [winner, winnerDir, loser] = ra.code === 0 ? [ra, a, rb] : [rb, b, ra];
+    assert.match(loser.stderr, /another push landed first/);
+    const word = winnerDir === a ? 'alpha' : 'bravo';
+    assert.match(
+      await (await fetch(`${t.url}/apps/hello/`)).text(),
+      new RegExp(`hello from ${word}`),
+      winner.stderr,
+    );
+    const head = await git(join(t.dataDir, 'repos', 'hello.git'), ['rev-parse', 'refs/heads/main']);
+    assert.equal(head.stdout.trim(), (await git(winnerDir, ['rev-parse', 'HEAD'])).stdout.trim());
+  });
+
   test('kill -9 of an app process brings it back by itself', async () => {
     const { currentVersion } = await t.api<{ currentVersion: number }>('GET', '/api/apps/hello');
     const serving = async (): Promise<ProcessStatus | undefined> =>

@@ -25,6 +25,8 @@ export interface GantryConfig {
   npmRegistry?: string;
   /** How long a new release has to pass its health check. */
   healthcheckTimeoutMs: number;
+  /** Longest a build may run before it is stopped. */
+  buildTimeoutMs: number;
   /** SIGTERM → SIGKILL grace period for app processes. */
   stopGraceMs: number;
   /** How long old releases are drained before being stopped. */
@@ -99,9 +101,7 @@ export function loadConfig(
     dataDir,
     host,
     port,
-    publicUrl: (
-      pick('GANTRY_PUBLIC_URL', 'publicUrl') ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`
-    ).replace(/\/+$/, ''),
+    publicUrl: (pick('GANTRY_PUBLIC_URL', 'publicUrl') ?? defaultPublicUrl(host, port)).replace(/\/+$/, ''),
     databaseUrl: pick('GANTRY_DATABASE_URL', 'databaseUrl'),
     adminPassword: pick('GANTRY_ADMIN_PASSWORD', 'adminPassword'),
     pythonSystemPackages: parseBool(
@@ -117,6 +117,7 @@ export function loadConfig(
     pipWheelhouse: pick('GANTRY_PIP_WHEELHOUSE', 'pipWheelhouse'),
     npmRegistry: pick('GANTRY_NPM_REGISTRY', 'npmRegistry'),
     healthcheckTimeoutMs: parseDuration(pick('GANTRY_HEALTHCHECK_TIMEOUT', 'healthcheckTimeout') ?? '60s'),
+    buildTimeoutMs: parseDuration(pick('GANTRY_BUILD_TIMEOUT', 'buildTimeout') ?? '30m'),
     stopGraceMs: parseDuration(pick('GANTRY_STOP_GRACE', 'stopGrace') ?? '30s'),
     drainTimeoutMs: parseDuration(pick('GANTRY_DRAIN_TIMEOUT', 'drainTimeout') ?? '30s'),
     appUidBase: Number(pick('GANTRY_APP_UID_BASE', 'appUidBase') ?? '200000'),

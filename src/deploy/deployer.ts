@@ -31,6 +31,8 @@ export interface DeployerOptions {
   dataDir: string;
   publicUrl: string;
   keepReleases: number;
+  /** Longest a build may take before it is stopped. */
+  buildTimeoutMs: number;
   /** Writes a platform line into the app's log. */
   appLog: (app: string, text: string) => void;
 }
@@ -42,11 +44,47 @@ export interface SourceDeploy {
   fill: (dir: string) => Promise<void>;
   output: (text: string) => void;
   signal?: AbortSignal;
+  /** Checked first, inside the app's lock (e.g. the pushed ref is still what git will update). */
+  verify?: () => Promise<void>;
+  /** After success, keep the app's lock until this settles (git's ref update). */
+  holdLockUntil?: Promise<void>;
+}
+
+/** Build output kept for the build record: the head and the tail, at most ~1 MiB. */
+class BoundedLog {
+  static readonly MAX = 1 << 20;
+  readonly #head: string[] = [];
+  readonly #tail: string[] = [];
+  #headSize = 0;
+  #tailSize = 0;
+  #dropped = 0;
+
+  push(t: string): void {
+    if (this.#headSize < BoundedLog.MAX / 2) {
+      this.#head.push(t);
+      this.#headSize += t.length;
+      return;
+    }
+    this.#tail.push(t);
+    this.#tailSize += t.length;
+    while (this.#tailSize > BoundedLog.MAX / 2 && this.#tail.length > 1) {
+      const gone = this.#tail.shift()!;
+      this.#tailSize -= gone.length;
+      this.#dropped += gone.length;
+    }
+  }
+
+  text(): string {
+    const gap = this.#dropped ? `\n[… ${this.#dropped} bytes of output omitted …]\n` : '';
+    return this.#head.join('') + gap + this.#tail.join('');
+  }
 }
 
 export class Deployer {
   readonly #o: DeployerOptions;
   readonly lock = new KeyedLock();
+  /** Running source deploys, aborted at shutdown. */
+  readonly #running = new Set<AbortController>();
 
   constructor(o: DeployerOptions) {
     this.#o = o;
@@ -91,56 +129,98 @@ export class Deployer {
 
   /** Builds and releases new source (git push, tarball upload). */
   deploySource(d: SourceDeploy): Promise<ReleaseRow> {
-    return this.lock.run(d.app, async () => {
-      const app = await this.#o.records.get(d.app);
-      const buildId = await this.#o.records.createBuild(app.id, d.commit);
-      const log: string[] = [];
-      const output = (t: string): void => {
-        log.push(t);
-        d.output(t);
-      };
-      const slugDir = join(this.appDir(app.name), 'slugs', buildId);
-      let slug: SlugRow | undefined;
-      try {
-        output(`-----> Building ${app.name}${d.commit ? ` (${d.commit.slice(0, 7)})` : ''}\n`);
-        await mkdir(slugDir, { recursive: true, mode: 0o755 });
-        await chmod(slugDir, 0o755);
-        await d.fill(slugDir);
-        const config = await this.#o.records.getConfig(app.id);
-        const manifest = await this.#o.build({
-          app: app.name,
-          uid: app.uid,
-          sourceDir: slugDir,
-          cacheDir: join(this.appDir(app.name), 'cache'),
-          env: config,
-          // Buildpacks emit whole lines without the newline.
-          output: (t) => output(t.endsWith('\n') ? t : `${t}\n`),
-          signal: d.signal,
-        });
-        slug = await this.#o.records.insertSlug({ appId: app.id, commit: d.commit, path: slugDir, manifest });
-        const description = d.commit ? `Deploy ${d.commit.slice(0, 7)}` : 'Deploy from upload';
-        const release = await this.#activateNew(app, slug, config, description, output, {
-          buildId,
-          signal: d.signal,
-        });
-        await this.#o.records.finishBuild(buildId, {
-          status: 'succeeded',
-          log: log.join(''),
-          releaseVersion: release.version,
-        });
-        await this.#prune(app);
+    return this.lock.run(
+      d.app,
+      async () => {
+        await d.verify?.();
+        const app = await this.#o.records.get(d.app);
+        const buildId = await this.#o.records.createBuild(app.id, d.commit);
+        const log = new BoundedLog();
+        const output = (t: string): void => {
+          log.push(t);
+          d.output(t);
+        };
+        const abort = new AbortController();
+        this.#running.add(abort);
+        const signals = [
+          abort.signal,
+          AbortSignal.timeout(this.#o.buildTimeoutMs),
+          ...(d.signal ? [d.signal] : []),
+        ];
+        const signal = AbortSignal.any(signals);
+        const slugDir = join(this.appDir(app.name), 'slugs', buildId);
+        let slug: SlugRow | undefined;
+        let release: ReleaseRow;
+        try {
+          output(`-----> Building ${app.name}${d.commit ? ` (${d.commit.slice(0, 7)})` : ''}\n`);
+          await mkdir(slugDir, { recursive: true, mode: 0o755 });
+          await chmod(slugDir, 0o755);
+          await d.fill(slugDir);
+          const config = await this.#o.records.getConfig(app.id);
+          const manifest = await this.#o.build({
+            app: app.name,
+            uid: app.uid,
+            sourceDir: slugDir,
+            cacheDir: join(this.appDir(app.name), 'cache'),
+            env: config,
+            // Buildpacks emit whole lines without the newline.
+            output: (t) => output(t.endsWith('\n') ? t : `${t}\n`),
+            signal,
+          });
+          slug = await this.#o.records.insertSlug({
+            appId: app.id,
+            commit: d.commit,
+            path: slugDir,
+            manifest,
+          });
+          const description = d.commit ? `Deploy ${d.commit.slice(0, 7)}` : 'Deploy from upload';
+          release = await this.#activateNew(app, slug, config, description, output, { buildId, signal });
+        } catch (e) {
+          const timedOut = !abort.signal.aborted && !d.signal?.aborted && signal.aborted;
+          const message = timedOut
+            ? `the build took longer than ${Math.round(this.#o.buildTimeoutMs / 60000)} min and was stopped`
+            : e instanceof GantryError
+              ? e.message
+              : 'internal error during deploy (see the server log)';
+          if (!(e instanceof GantryError)) this.#o.logger.error({ err: e, app: app.name }, 'deploy failed');
+          await this.#o.records
+            .finishBuild(buildId, { status: 'failed', log: log.text(), error: message })
+            .catch((err: unknown) =>
+              this.#o.logger.error({ err, app: app.name }, 'cannot record failed build'),
+            );
+          if (slug)
+            await this.#o.records
+              .deleteSlug(slug.id)
+              .catch((err: unknown) => this.#o.logger.error({ err }, 'cannot delete slug record'));
+          await rm(slugDir, { recursive: true, force: true });
+          this.#o.appLog(app.name, `Deploy failed: ${message}`);
+          throw e instanceof GantryError && !timedOut
+            ? e
+            : new GantryError(timedOut ? 'GANTRY_BUILD_FAILED' : 'GANTRY_INTERNAL', message, { cause: e });
+        } finally {
+          this.#running.delete(abort);
+        }
+        // The release is live: bookkeeping failures from here on must not undo it.
+        try {
+          await this.#o.records.finishBuild(buildId, {
+            status: 'succeeded',
+            log: log.text(),
+            releaseVersion: release.version,
+          });
+          await this.#prune(app);
+        } catch (e) {
+          this.#o.logger.error({ err: e, app: app.name }, 'release is live but its bookkeeping failed');
+        }
         return release;
-      } catch (e) {
-        const message =
-          e instanceof GantryError ? e.message : 'internal error during deploy (see the server log)';
-        if (!(e instanceof GantryError)) this.#o.logger.error({ err: e, app: app.name }, 'deploy failed');
-        await this.#o.records.finishBuild(buildId, { status: 'failed', log: log.join(''), error: message });
-        if (slug) await this.#o.records.deleteSlug(slug.id);
-        await rm(slugDir, { recursive: true, force: true });
-        this.#o.appLog(app.name, `Deploy failed: ${message}`);
-        throw e instanceof GantryError ? e : new GantryError('GANTRY_INTERNAL', message, { cause: e });
-      }
-    });
+      },
+      d.holdLockUntil && { until: d.holdLockUntil, maxHoldMs: 60_000 },
+    );
+  }
+
+  /** Stops running builds and waits for queued operations (server shutdown). */
+  async close(): Promise<void> {
+    for (const a of this.#running) a.abort();
+    await this.lock.idle();
   }
 
   /** Removes slugs no release in the last `keepReleases` (or the serving one) uses. */

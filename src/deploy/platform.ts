@@ -4,9 +4,6 @@
  */
 import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
-import * as tar from 'tar';
 import type {
   AppInfo,
   AppSummary,
@@ -23,6 +20,7 @@ import type { Users } from '../auth/index.js';
 import { GantryError } from '../errors/index.js';
 import type { Deployer } from './deployer.js';
 import type { Rollout } from './rollout.js';
+import { extractTarball, MAX_TARBALL_ENTRIES } from './tarball.js';
 
 export interface PlatformDeps {
   records: AppRecords;
@@ -189,31 +187,17 @@ export class GantryPlatform implements Platform {
       app,
       commit: null,
       output,
+      // Bounded both ways: compressed bytes read, and what they unpack to (gzip bombs).
       fill: async (dir) => {
-        let size = 0;
-        const limit = new Transform({
-          transform(chunk: Buffer, _enc, cb) {
-            size += chunk.length;
-            if (size > max)
-              cb(
-                new GantryError(
-                  'GANTRY_PUSH_TOO_LARGE',
-                  `upload is larger than the ${Math.round(max / 1048576)} MiB limit`,
-                ),
-              );
-            else cb(null, chunk);
+        await extractTarball({
+          source: tarball,
+          dir,
+          limits: {
+            maxCompressedBytes: max,
+            maxExtractedBytes: max * 4,
+            maxEntries: MAX_TARBALL_ENTRIES,
           },
         });
-        try {
-          // node-tar refuses absolute paths and `..`; symlinks leaving the dir are rejected by the build.
-          await pipeline(tarball, limit, tar.x({ cwd: dir, strict: true, preserveOwner: false }));
-        } catch (e) {
-          if (e instanceof GantryError) throw e;
-          throw new GantryError(
-            'GANTRY_BAD_REQUEST',
-            `the upload is not a valid .tar.gz: ${(e as Error).message}`,
-          );
-        }
       },
     });
     return toReleaseInfo(r, r.version);

@@ -76,6 +76,29 @@ export class Rollout {
 
   constructor(o: RolloutOptions) {
     this.#o = o;
+    // A crashed web process may come back on another port: keep the route pointing at it.
+    o.runtime.onEvent((e) => {
+      if (e.kind === 'start') this.#refresh(e.app);
+    });
+  }
+
+  /** Re-reads the serving deployment's web processes; backends that did not move keep their object (and counters). */
+  #refresh(app: string): void {
+    const cur = this.#active.get(app);
+    if (!cur?.deploymentId) return;
+    const procs = this.#o.runtime
+      .list(app)
+      .filter((p) => p.deployment === cur.deploymentId && p.type === 'web');
+    let changed = false;
+    const next = cur.backends.map((b) => {
+      const p = procs.find((x) => x.name === b.id);
+      if (!p?.port || (p.port === b.port && p.host === b.host)) return b;
+      changed = true;
+      return toBackend(p);
+    });
+    if (!changed) return;
+    cur.backends = next;
+    this.#o.router.setRoute(app, { app, release: cur.version, backends: next });
   }
 
   active(app: string): Active | undefined {
@@ -152,10 +175,10 @@ export class Rollout {
         .join(' ') || 'no processes';
     output(`-----> Starting processes (${summary})\n`);
     const startedAt = new Date();
-    await this.#o.runtime.apply(spec);
     const web = (): ProcessStatus[] =>
       this.#o.runtime.list(app.name).filter((p) => p.deployment === spec.id && p.type === 'web');
     try {
+      await this.#o.runtime.apply(spec);
       const targets = web().map((p) => ({ name: p.name, host: p.host, port: p.port! }));
       if (targets.length) {
         output(
@@ -182,12 +205,15 @@ export class Rollout {
         );
       }
     } catch (e) {
-      for (const p of web()) {
-        const lines = await this.#o.recentLogs(app.name, p.name, startedAt);
-        if (lines.length)
-          output(`-----> Last output of ${p.name}:\n${lines.map((l) => `       ${l}\n`).join('')}`);
+      try {
+        for (const p of web()) {
+          const lines = await this.#o.recentLogs(app.name, p.name, startedAt);
+          if (lines.length)
+            output(`-----> Last output of ${p.name}:\n${lines.map((l) => `       ${l}\n`).join('')}`);
+        }
+      } finally {
+        await this.#o.runtime.remove(spec.id, { graceMs: 2000 });
       }
-      await this.#o.runtime.remove(spec.id, { graceMs: 2000 });
       throw e;
     }
     const backends = web().map(toBackend);
@@ -257,7 +283,10 @@ export class Rollout {
         deadReason: () => undefined,
         output,
       });
-      cur.backends = web.map(toBackend);
+      // Keep the Backend objects of processes that stay: the router keys counters and pools on them.
+      cur.backends = web.map(
+        (p) => cur.backends.find((b) => b.id === p.name && b.port === p.port) ?? toBackend(p),
+      );
       this.#o.router.setRoute(app.name, { app: app.name, release: cur.version, backends: cur.backends });
     }
   }

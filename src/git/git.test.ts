@@ -440,6 +440,7 @@ describe('the pre-receive hook', { timeout: 30_000 }, () => {
         user: 'alice',
         repoPath,
         signal: new AbortController().signal,
+        finished: Promise.resolve(),
       });
       const stdin = `${ZERO_SHA} ${'a'.repeat(40)} refs/heads/main\n`;
       const ask = (t: string) => hookRequest(socketPath, { token: t, stdin, cwd: repoPath, env: {} });

@@ -21,6 +21,8 @@ export interface PushSession {
   user: string;
   repoPath: string;
   signal: AbortSignal;
+  /** Resolves when receive-pack exits. */
+  finished: Promise<void>;
   /** Set once the hook accepted the update (for the HTTP side's post-push bookkeeping). */
   accepted?: PushUpdate;
 }
@@ -139,6 +141,7 @@ export class HookServer {
         gitEnv,
         output,
         signal: session.signal,
+        finished: session.finished,
       });
       session.accepted = update;
       reply({ ok: true });

@@ -23,7 +23,7 @@ export {
   validateSha,
 } from './validate.js';
 export { checkUpdates } from './hook-server.js';
-export { exportCommit } from './repo.js';
+export { exportCommit, readRef } from './repo.js';
 
 /** Where the pieces live under the data dir. */
 export function gitPaths(dataDir: string): { reposDir: string; hooksDir: string; socketPath: string } {

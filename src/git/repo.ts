@@ -6,10 +6,10 @@ import { mkdir, readdir, rm, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { x as extract } from 'tar';
-import { runChecked, spawnProcess, MINIMAL_PATH } from '../exec/index.js';
+import { run, runChecked, spawnProcess, MINIMAL_PATH } from '../exec/index.js';
 import { GantryError } from '../errors/index.js';
 import { validateAppName } from '../apps/index.js';
-import { validateSha } from './validate.js';
+import { validateRef, validateSha, ZERO_SHA } from './validate.js';
 
 /**
  * Base env for every git process we start: no system or user config, so only
@@ -123,4 +123,14 @@ export async function exportCommit(opts: {
       'GANTRY_EXEC_FAILED',
       `git archive ${opts.sha} failed: ${stderr.trim().split('\n').pop()}`,
     );
+}
+
+/** The sha a ref points at in the repo, or ZERO_SHA when it does not exist yet. */
+export async function readRef(repoPath: string, ref: string): Promise<string> {
+  validateRef(ref);
+  const r = await run('git', ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], {
+    env: { ...gitBaseEnv(), GIT_DIR: repoPath },
+    timeoutMs: 10_000,
+  });
+  return r.code === 0 ? r.stdout.trim() : ZERO_SHA;
 }

@@ -54,7 +54,15 @@ export function rpc(o: RpcRequest): void {
   const tooLarge = `push rejected: it is larger than the limit of ${formatBytes(opts.maxPushBytes)}`;
 
   const controller = new AbortController();
-  const session: PushSession = { app: o.app, user: o.user, repoPath: o.repoPath, signal: controller.signal };
+  let exited!: () => void;
+  const finished = new Promise<void>((resolve) => (exited = resolve));
+  const session: PushSession = {
+    app: o.app,
+    user: o.user,
+    repoPath: o.repoPath,
+    signal: controller.signal,
+    finished,
+  };
   const token = service === 'git-receive-pack' ? hooks.register(session) : undefined;
   const env = token
     ? {
@@ -98,6 +106,7 @@ export function rpc(o: RpcRequest): void {
     log,
     takenOver: () => takenOver,
     onExit: async (code) => {
+      exited();
       if (token) hooks.unregister(token);
       if (code !== 0) controller.abort();
       // Point HEAD at the branch that was deployed, so a clone checks it out.

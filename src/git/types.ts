@@ -26,6 +26,8 @@ export interface PushContext {
   output: (text: string) => void;
   /** Aborted if the client disconnects or receive-pack dies. */
   signal: AbortSignal;
+  /** Resolves when receive-pack has exited, i.e. after git updated (or refused to update) the ref. */
+  finished: Promise<void>;
 }
 
 export interface GitServiceOptions {

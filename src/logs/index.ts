@@ -60,7 +60,9 @@ export class LogStore {
     let p = this.#pending.get(line.app);
     if (!p) this.#pending.set(line.app, (p = []));
     p.push(formatLogLine(line) + '\n');
-    this.#flushing ??= new Promise<void>((r) => setImmediate(r)).then(() => this.#flush());
+    this.#flushing ??= new Promise<void>((r) => setImmediate(r))
+      .then(() => this.#flush())
+      .catch((e: unknown) => this.#logger.error({ err: e }, 'cannot write app logs'));
   };
 
   async #flush(): Promise<void> {
