@@ -1,13 +1,16 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, lstat, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { runChecked } from '../exec/index.js';
 import { isGantryError, type ErrorCode } from '../errors/index.js';
 import { silentLogger } from '../log/index.js';
 import { buildSlug, type BuildOptions } from './index.js';
+import { SandboxRunner } from './runner.js';
+import { PRIVILEGED_ENV } from '../runtime/sandbox.js';
+import { descendantsOf } from '../runtime/proctree.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -354,5 +357,81 @@ void describe('Node', () => {
       second.lines.join('\n'),
     );
     assert.ok(existsSync(join(second.opts.sourceDir, 'node_modules', 'is-number', 'index.js')));
+  });
+});
+
+/** `NAME=value\0…` as a record. */
+function parseEnv0(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of text.split('\0')) {
+    const i = entry.indexOf('=');
+    if (i > 0) env[entry.slice(0, i)] = entry.slice(i + 1);
+  }
+  return env;
+}
+
+/** Host pids whose argv contains `needle` as one argument. */
+function pidsWithArg(needle: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').includes(needle)) out.push(Number(name));
+    } catch {
+      continue; // exited meanwhile
+    }
+  }
+  return out;
+}
+
+void describe('build steps: config vars never reach the privileged helpers', () => {
+  void test('config PATH/LD_PRELOAD: not in bwrap’s env, fake bwrap ignored, values verbatim', async () => {
+    const src = await source({ 'app.py': '' });
+    const root = await tempDir('evil');
+    const evilDir = join(root, 'bin');
+    await mkdir(evilDir, { mode: 0o755 });
+    const marker = join(root, 'fake-helper-ran');
+    for (const name of ['bwrap', 'setpriv', 'sh']) {
+      await writeFile(join(evilDir, name), `#!/bin/sh\ntouch ${marker}\n`);
+      await chmod(join(evilDir, name), 0o755);
+    }
+    const secret = `build-secret-${process.pid}`;
+    const env = {
+      PATH: `${evilDir}:/usr/bin:/bin`,
+      LD_PRELOAD: '/nonexistent-gantry-preload.so',
+      SECRET: secret,
+      TRICKY: `it's "q"\n$(touch ${marker}) \`touch ${marker}\``,
+    };
+    const hostname = `envtest${process.pid}`;
+    const runner = new SandboxRunner({
+      app: hostname,
+      uid: 200108,
+      sourceDir: src,
+      toolCacheDir: await tempDir('cache'),
+      tmpDir: await tempDir('tmp'),
+      binds: [],
+      env,
+      unsafe: false,
+      output: () => undefined,
+      logger: silentLogger,
+    });
+    const slow = runner.run({ label: 'sleep', argv: ['/bin/sleep', '2'], stream: false });
+    let bwrapEnvs: Record<string, string>[] = [];
+    const deadline = Date.now() + 1500;
+    while (bwrapEnvs.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      const pids = pidsWithArg(hostname);
+      const tree = [...pids, ...pids.flatMap((p) => descendantsOf(p))];
+      for (const p of tree)
+        assert.ok(!readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(secret), 'secret in a host argv');
+      bwrapEnvs = pids.map((p) => parseEnv0(readFileSync(`/proc/${p}/environ`, 'utf8')));
+    }
+    await slow;
+    assert.ok(bwrapEnvs.length > 0, 'bwrap process not found');
+    for (const e of bwrapEnvs) assert.deepEqual(e, { ...PRIVILEGED_ENV });
+    const r = await runner.run({ label: 'env', argv: ['/usr/bin/env', '-0'], stream: false });
+    const got = parseEnv0(r.stdout);
+    for (const [k, v] of Object.entries(env)) assert.equal(got[k], v, `${k} mangled`);
+    assert.ok(!existsSync(marker), 'a fake helper or a config value was executed');
   });
 });

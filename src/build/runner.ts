@@ -3,6 +3,9 @@
  * pusher, Heroku-style (seven spaces of indent). Every step sees the slug at
  * /app, the per-app tool cache at /cache and a private writable /tmp.
  *
+ * Config vars reach the step only inside the sandbox, after the privilege
+ * drop (sandbox.ts): bwrap itself runs with a fixed minimal environment.
+ *
  * Unsafe mode (no sandbox, development only): the sandbox paths in argv and
  * env are rewritten to their host locations, and when Gantry is root the
  * step still drops to the app's uid.
@@ -119,6 +122,7 @@ export class SandboxRunner {
       ],
       cwd: '/app',
       argv: step.argv.map((a) => this.#host(a)),
+      env,
       unsafe: o.unsafe,
     });
     const stream = step.stream ?? true;
@@ -129,7 +133,8 @@ export class SandboxRunner {
     try {
       r = await run(cmd.file, cmd.args, {
         cwd: cmd.cwd,
-        env,
+        env: cmd.env,
+        extraFdData: cmd.envFileData,
         signal: o.signal,
         timeoutMs: step.timeoutMs,
         uid: dropToUid ? o.uid : undefined,

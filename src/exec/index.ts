@@ -20,6 +20,11 @@ export interface ExecOptions {
   uid?: number;
   gid?: number;
   signal?: AbortSignal;
+  /**
+   * Opens fd 3 of the child as a pipe, writes this to it and closes it (e.g.
+   * data bwrap copies into a sandbox: never argv, never the environment).
+   */
+  extraFdData?: string | Buffer;
 }
 
 export interface ExecResult {
@@ -65,7 +70,7 @@ export function run(file: string, args: readonly string[], opts: ExecOptions = {
     const child = spawn(file, args, {
       cwd: opts.cwd,
       env: opts.env ?? defaultEnv(),
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: opts.extraFdData === undefined ? ['pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe', 'pipe'],
       uid: opts.uid,
       gid: opts.gid,
       signal: opts.signal,
@@ -99,7 +104,23 @@ export function run(file: string, args: readonly string[], opts: ExecOptions = {
       // The child may exit before reading its input (EPIPE); its exit code tells the story.
     });
     child.stdin.end(opts.input);
+    if (opts.extraFdData !== undefined) writeExtraFd(child, opts.extraFdData);
   });
+}
+
+/**
+ * Writes `data` to the child's fd 3 (spawned with `stdio[3]: 'pipe'`) and
+ * closes it. Anything the child writes back on it is discarded (read, so the
+ * child's 'close' event is not held up by it).
+ */
+export function writeExtraFd(child: ChildProcess, data: string | Buffer): void {
+  const fd = child.stdio[3] as (NodeJS.ReadableStream & NodeJS.WritableStream) | null | undefined;
+  if (!fd) throw new GantryError('GANTRY_INTERNAL', 'child has no fd 3 pipe');
+  fd.on('error', () => {
+    // The child may exit (or close fd 3) before reading it all (EPIPE); its exit code tells the story.
+  });
+  fd.resume();
+  fd.end(data);
 }
 
 /** Runs a command and throws ExecError unless it exits 0. */

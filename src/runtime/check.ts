@@ -2,15 +2,19 @@
  * Refuses to run apps without a working sandbox (DESIGN: "Sandbox, not
  * trust"), unless the operator explicitly chose the unsafe development mode.
  */
+import { isAbsolute } from 'node:path';
 import { run, which } from '../exec/index.js';
 import { GantryError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
-import { isRoot } from './sandbox.js';
+import { PRIVILEGED_ENV, isRoot, resolveHelper, setHelperPath } from './sandbox.js';
 
 export interface SandboxCheckOptions {
   unsafeNoSandbox?: boolean;
   logger: Logger;
-  /** bwrap executable to check (tests); default `bwrap` on PATH. */
+  /**
+   * bwrap executable to check (tests); default `bwrap` on Gantry's own PATH,
+   * whose absolute path is then pinned for every sandbox (never looked up again).
+   */
   bwrap?: string;
 }
 
@@ -23,7 +27,9 @@ export async function assertSandboxAvailable(opts: SandboxCheckOptions): Promise
     );
     return;
   }
-  const bwrap = await which(opts.bwrap ?? 'bwrap');
+  const found = await which(opts.bwrap ?? 'bwrap');
+  // An absolute path only: a relative PATH entry would depend on the cwd.
+  const bwrap = found && isAbsolute(found) ? found : undefined;
   if (!bwrap) {
     throw new GantryError(
       'GANTRY_SANDBOX_UNAVAILABLE',
@@ -31,7 +37,10 @@ export async function assertSandboxAvailable(opts: SandboxCheckOptions): Promise
     );
   }
   // Installed is not enough: user namespaces may be disabled, or we may run in a container without privileges.
-  const r = await run(bwrap, ['--ro-bind', '/', '/', 'true'], { timeoutMs: 10_000 });
+  const r = await run(bwrap, ['--ro-bind', '/', '/', 'true'], {
+    timeoutMs: 10_000,
+    env: { ...PRIVILEGED_ENV },
+  });
   if (r.code !== 0) {
     const why = r.stderr.trim().split('\n').slice(-3).join(' ') || `exit ${r.code ?? r.signal}`;
     throw new GantryError(
@@ -43,10 +52,16 @@ export async function assertSandboxAvailable(opts: SandboxCheckOptions): Promise
     );
   }
   // As root, the sandbox drops to the app's uid with setpriv (util-linux).
-  if (isRoot() && !(await which('setpriv'))) {
-    throw new GantryError(
-      'GANTRY_SANDBOX_UNAVAILABLE',
-      'setpriv is not installed (needed to run apps under their own uid): install util-linux',
-    );
+  if (isRoot()) {
+    try {
+      resolveHelper('setpriv');
+    } catch (e) {
+      throw new GantryError(
+        'GANTRY_SANDBOX_UNAVAILABLE',
+        'setpriv is not installed (needed to run apps under their own uid): install util-linux',
+        { cause: e },
+      );
+    }
   }
+  if (opts.bwrap === undefined) setHelperPath('bwrap', bwrap);
 }

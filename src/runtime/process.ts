@@ -9,10 +9,14 @@
  * a sandbox, but a shell killed too early takes the app down before its
  * SIGTERM handler ran. Hence {@link SandboxedProcess.terminate} signals the
  * app processes first and the top shell only once it has no children left.
+ * (The env loader of sandbox.ts `exec`s the shell: the chain is unchanged.)
+ *
+ * The app's environment goes to bwrap on fd 3 (see sandbox.ts), never in
+ * bwrap's own environment.
  */
 import { chmodSync, chownSync, mkdirSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { spawnProcess } from '../exec/index.js';
+import { spawnProcess, writeExtraFd } from '../exec/index.js';
 import { baseSandboxEnv, isRoot, sandboxCommand } from './sandbox.js';
 import { LineSplitter } from './lines.js';
 import { childrenOf, descendantsOf, isShell, signal } from './proctree.js';
@@ -81,15 +85,18 @@ export class SandboxedProcess {
       ],
       cwd: '/app',
       argv: ['/bin/sh', '-c', opts.command],
+      env: { ...baseSandboxEnv(home), ...opts.env },
       unsafe: opts.unsafe,
     });
     const child = spawnProcess(cmd.file, cmd.args, {
       cwd: cmd.cwd,
-      env: { ...baseSandboxEnv(home), ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: cmd.env,
+      stdio: cmd.envFileData === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe', 'pipe'],
       // Unsafe: own process group, so stopping reaches grandchildren the shell orphaned.
       detached: opts.unsafe,
     });
+    // No pid: the spawn failed ('error' below reports it) and there is no fd 3 to write.
+    if (cmd.envFileData !== undefined && child.pid !== undefined) writeExtraFd(child, cmd.envFileData);
     const line = (stream: 'stdout' | 'stderr') =>
       new LineSplitter((text) =>
         opts.logSink({ app: opts.app, process: opts.name, stream, time: new Date(), text }),

@@ -11,10 +11,22 @@
  * is not root, bwrap uses an unprivileged user namespace; the process keeps
  * Gantry's uid (isolation by mounts and namespaces only).
  *
- * The environment is passed through bwrap's own environment (not argv), so
- * config values never appear in a host-visible command line.
+ * The app's environment (config vars: user-controlled) must reach the app
+ * only AFTER the privilege drop. bwrap and setpriv run with privileges (as
+ * root, or as Gantry's uid), so a config `LD_PRELOAD`, `PATH`, `GCONV_PATH`…
+ * in THEIR environment would run app code with those privileges. So:
+ * - bwrap and setpriv are executed by absolute path with a fixed, minimal
+ *   environment ({@link PRIVILEGED_ENV});
+ * - the app env travels as the data of an extra pipe ({@link ENV_FD}), which
+ *   bwrap copies into the sandbox as a read-only file ({@link ENV_FILE});
+ * - after setpriv, `/bin/sh` sources that file and `exec`s the original argv,
+ *   so the process chain stays bwrap-init → argv (see process.ts).
+ * Config values never appear in a host-visible command line or environment.
  */
-import { lstatSync, readlinkSync, existsSync } from 'node:fs';
+import { accessSync, constants, lstatSync, readlinkSync, existsSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { MINIMAL_PATH } from '../exec/index.js';
+import { GantryError } from '../errors/index.js';
 
 export interface Bind {
   /** Host path. */
@@ -34,6 +46,11 @@ export interface SandboxOptions {
   cwd: string;
   /** The program and its arguments, run inside the sandbox. */
   argv: string[];
+  /**
+   * The program's full environment (base env + config vars). Sandboxed, it
+   * only ever exists inside the sandbox, after the privilege drop.
+   */
+  env: Record<string, string>;
   /** Run without a sandbox at all (GANTRY_UNSAFE_NO_SANDBOX=1). Binds are then ignored. */
   unsafe?: boolean;
   /** Override for tests: pretend to be (non-)root. */
@@ -41,10 +58,87 @@ export interface SandboxOptions {
 }
 
 export interface SandboxCommand {
+  /** Absolute path of the program to spawn (bwrap, unless unsafe). */
   file: string;
   args: string[];
   /** When unsafe, the host cwd to use (the bind mounted at cwd). */
   cwd?: string;
+  /** Environment of the spawned process itself: {@link PRIVILEGED_ENV} when sandboxed. */
+  env: Record<string, string>;
+  /**
+   * Sandboxed only: the caller MUST open fd {@link ENV_FD} as a pipe, write
+   * this to it and close it (bwrap reads it to EOF before starting anything).
+   */
+  envFileData?: string;
+}
+
+/** The extra fd bwrap reads the app environment from. */
+export const ENV_FD = 3;
+/** Where the app environment lives inside the sandbox (read-only, 0444). */
+export const ENV_FILE = '/run/gantry/env';
+/** The only environment bwrap and setpriv ever see: nothing from the app. */
+export const PRIVILEGED_ENV: Readonly<Record<string, string>> = Object.freeze({
+  PATH: MINIMAL_PATH,
+  LANG: 'C.UTF-8',
+});
+
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Quotes a value for POSIX sh: inside single quotes only `'` itself is special. */
+const shQuote = (v: string): string => `'${v.replaceAll("'", `'\\''`)}'`;
+
+/**
+ * The env file: `export KEY='value'` lines, sourced by sh inside the sandbox.
+ * Throws GANTRY_INVALID_CONFIG for a key that is not a shell name or a value
+ * with a NUL byte (neither can be an environment variable anyway).
+ */
+export function envFileData(env: Record<string, string>): string {
+  let out = '';
+  for (const [k, v] of Object.entries(env)) {
+    if (!ENV_KEY.test(k))
+      throw new GantryError(
+        'GANTRY_INVALID_CONFIG',
+        `invalid environment variable name: ${JSON.stringify(k)}`,
+      );
+    if (v.includes('\0'))
+      throw new GantryError('GANTRY_INVALID_CONFIG', `environment variable ${k} contains a NUL byte`);
+    out += `export ${k}=${shQuote(v)}\n`;
+  }
+  return out;
+}
+
+/** Loads the env file, then becomes the original argv (same pid: `exec`). */
+const ENV_LOADER = ['/bin/sh', '-c', `. ${ENV_FILE} && exec "$@"`, 'gantry-env'];
+
+const resolved = new Map<string, string>();
+
+/**
+ * Absolute path of a privileged helper (bwrap, setpriv), looked up once in
+ * Gantry's own PATH then the standard dirs — never in anything the app sets.
+ * Relative PATH entries are ignored.
+ */
+export function resolveHelper(name: string): string {
+  const hit = resolved.get(name);
+  if (hit) return hit;
+  const dirs = [...(process.env.PATH ?? '').split(':'), ...MINIMAL_PATH.split(':')];
+  for (const dir of dirs) {
+    if (!isAbsolute(dir)) continue;
+    const file = join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+    } catch {
+      continue; // not here: try the next dir
+    }
+    resolved.set(name, file);
+    return file;
+  }
+  throw new GantryError('GANTRY_SANDBOX_UNAVAILABLE', `${name} is not installed`);
+}
+
+/** Pins the helper's absolute path (the startup check found and tested it). */
+export function setHelperPath(name: string, file: string): void {
+  if (!isAbsolute(file)) throw new GantryError('GANTRY_INTERNAL', `${name} path must be absolute: ${file}`);
+  resolved.set(name, file);
 }
 
 const SYSTEM_DIRS = ['/usr', '/etc', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/opt'];
@@ -72,7 +166,8 @@ export function sandboxCommand(opts: SandboxOptions): SandboxCommand {
   if (opts.unsafe) {
     const host = opts.binds.find((b) => b.dest === opts.cwd);
     const [file, ...args] = opts.argv;
-    return { file: file!, args, cwd: host?.src };
+    // Explicitly unsafe: the app's env is the spawned process's env.
+    return { file: file!, args, cwd: host?.src, env: opts.env };
   }
   const root = opts.asRoot ?? isRoot();
   const args = [
@@ -96,12 +191,13 @@ export function sandboxCommand(opts: SandboxOptions): SandboxCommand {
     '/tmp',
   ];
   for (const b of opts.binds) args.push(b.writable ? '--bind' : '--ro-bind', b.src, b.dest);
-  args.push('--chdir', opts.cwd);
+  args.push('--chdir', opts.cwd, '--perms', '0444', '--ro-bind-data', String(ENV_FD), ENV_FILE);
+  const inner = [...ENV_LOADER, ...opts.argv];
   if (root) {
     const gid = opts.gid ?? opts.uid;
     args.push(
       '--',
-      'setpriv',
+      resolveHelper('setpriv'),
       `--reuid=${opts.uid}`,
       `--regid=${gid}`,
       '--clear-groups',
@@ -109,12 +205,17 @@ export function sandboxCommand(opts: SandboxOptions): SandboxCommand {
       '--bounding-set=-all',
       '--no-new-privs',
       '--',
-      ...opts.argv,
+      ...inner,
     );
   } else {
-    args.push('--unshare-user', '--cap-drop', 'ALL', '--', ...opts.argv);
+    args.push('--unshare-user', '--cap-drop', 'ALL', '--', ...inner);
   }
-  return { file: 'bwrap', args };
+  return {
+    file: resolveHelper('bwrap'),
+    args,
+    env: { ...PRIVILEGED_ENV },
+    envFileData: envFileData(opts.env),
+  };
 }
 
 /** Environment every sandboxed process starts from (before config vars). */
