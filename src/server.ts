@@ -11,6 +11,7 @@ import { createServer as createNetServer } from 'node:net';
 import { createLogger, type Logger } from './log/index.js';
 import { openStore } from './store/index.js';
 import { Users, ensureKeys } from './auth/index.js';
+import { LoginLimiter } from './auth/rate-limit.js';
 import { LogStore } from './logs/index.js';
 import { LocalRuntime, assertSandboxAvailable } from './runtime/index.js';
 import { createRouter } from './router/index.js';
@@ -120,7 +121,10 @@ export async function startServer(
         },
       }),
   });
+  // One limiter for every password check (API login and git basic auth).
+  const loginLimiter = new LoginLimiter();
   const git = createGitService({
+    limiter: loginLimiter,
     dataDir: config.dataDir,
     maxPushBytes: config.maxPushBytes,
     logger,
@@ -169,6 +173,7 @@ export async function startServer(
     logger,
     version: await packageVersion(),
     publicUrl: config.publicUrl,
+    loginLimiter,
     statusPage: async () => renderStatusPage((await platform.listApps()).length),
     serverFactory: (handler) => {
       server = createServer((req, res) => {

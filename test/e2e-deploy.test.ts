@@ -112,6 +112,19 @@ describe('git push deploys', { timeout: 300_000 }, () => {
       uids.some((u) => u >= 200000),
       `app processes run as the app uid (saw ${uids.join(', ')})`,
     );
+    // Restarting one type restarts just that type.
+    const workerBefore = (
+      await t.api<{ processes: ProcessStatus[] }>('GET', '/api/apps/hello/ps')
+    ).processes.find((p) => p.type === 'worker')!;
+    await t.api('POST', '/api/apps/hello/restart', { type: 'worker' });
+    const workerAfter = (
+      await t.api<{ processes: ProcessStatus[] }>('GET', '/api/apps/hello/ps')
+    ).processes.find((p) => p.type === 'worker')!;
+    assert.notEqual(workerAfter.pid, workerBefore.pid);
+    await assert.rejects(
+      t.api('POST', '/api/apps/hello/restart', { type: 'clock' }),
+      /no process type clock/,
+    );
     await t.api('PATCH', '/api/apps/hello/formation', { worker: 0 });
   });
 

@@ -9,6 +9,7 @@ import swagger from '@fastify/swagger';
 import { Type } from '@sinclair/typebox';
 import type { Logger } from '../log/index.js';
 import type { Platform } from './platform.js';
+import type { LoginLimiter } from '../auth/rate-limit.js';
 import { installAuthHook } from './auth-hook.js';
 import { installErrorHandling } from './errors.js';
 import { ErrorBody, errorResponses } from './schemas.js';
@@ -45,7 +46,9 @@ export interface BuildApiOptions {
   serverFactory?: FastifyServerFactory;
   /** Largest deploy upload in bytes (default 512 MiB). */
   maxUploadBytes?: number;
-  /** Failed logins per client address per window before 429 (default 10 per 15 minutes). */
+  /** Password-guessing limiter, shared with git basic auth (one per server). */
+  loginLimiter?: LoginLimiter;
+  /** Without `loginLimiter`: failed logins per client address per window before 429 (default 10 per 15 minutes). */
   maxLoginFailures?: number;
   loginWindowMs?: number;
 }
@@ -119,6 +122,7 @@ export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> 
   const base = { platform, logger, prefix: '/api' };
   await app.register(authRoutes, {
     ...base,
+    loginLimiter: opts.loginLimiter,
     maxLoginFailures: opts.maxLoginFailures,
     loginWindowMs: opts.loginWindowMs,
   });

@@ -80,6 +80,7 @@ export interface Platform {
 
   listProcesses(app: string): Promise<ProcessStatus[]>;
   scale(app: string, formation: Record<string, number>): Promise<Record<string, number>>;
+  /** Rolling restart; web (or no type) is restarted without downtime, other types one process at a time. */
   restart(app: string, type?: string): Promise<void>;
 
   /** Last `lines` log lines of the app (all processes, oldest first). */
@@ -93,6 +94,11 @@ export interface Platform {
 
   listBuilds(app: string): Promise<BuildInfo[]>;
   getBuildLog(app: string, buildId: string): Promise<string>;
-  /** Builds and deploys a gzipped tarball of an app's source. Throws GantryError on failure. */
-  deployTarball(app: string, tarball: Readable, output: OutputSink): Promise<ReleaseInfo>;
+  /** Builds and deploys a gzipped tarball of an app's source. Throws GantryError on failure; `signal` aborts the build. */
+  deployTarball(
+    app: string,
+    tarball: Readable,
+    output: OutputSink,
+    signal?: AbortSignal,
+  ): Promise<ReleaseInfo>;
 }

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAppJson, HEALTHCHECK_DEFAULTS } from './appjson.js';
 import { isGantryError } from '../errors/index.js';
+import { MAX_PROCESSES_PER_TYPE } from './limits.js';
 
 const invalid = (text: string, re: RegExp): void => {
   assert.throws(
@@ -139,4 +140,18 @@ void test('wrong types are named precisely', () => {
   invalid('{"healthchecks":{"web":[{"path":"/","attempts":"5"}]}}', /healthchecks\.web\[0\]\.attempts/);
   invalid('{"scripts":{"dokku":{"predeploy":42}}}', /scripts\.dokku\.predeploy must be a non-empty string/);
   invalid('{"scripts":"x"}', /scripts must be an object/);
+});
+
+void test('formation quantities are capped per type (both dialects), naming the type', () => {
+  const at = parseAppJson(`{"formation":{"web":{"quantity":${MAX_PROCESSES_PER_TYPE}}}}`);
+  assert.equal(at.formation.web, MAX_PROCESSES_PER_TYPE);
+  invalid(
+    '{"formation":{"web":{"quantity":100000}}}',
+    /formation\.web\.quantity: 100000 "web" processes asked for, at most 100 per type/,
+  );
+  invalid(
+    `{"formation":{"worker":{"quantity":${MAX_PROCESSES_PER_TYPE + 1}}}}`,
+    /"worker" processes asked for, at most 100/,
+  );
+  invalid('{"formation":[{"process":"clock","quantity":101}]}', /formation\[0\]\.quantity: 101 "clock"/);
 });

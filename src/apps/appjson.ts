@@ -11,6 +11,7 @@
  */
 import { GantryError } from '../errors/index.js';
 import type { HealthCheck } from './manifest.js';
+import { MAX_PROCESSES_PER_TYPE } from './limits.js';
 import { processNameProblem } from './procfile.js';
 
 export interface CronEntry {
@@ -91,9 +92,11 @@ function checkProcessName(name: string, where: string): void {
   if (problem) invalid(`${where}: ${problem}`);
 }
 
-function parseQuantity(v: unknown, where: string): number {
+function parseQuantity(v: unknown, where: string, type: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
     invalid(`${where} must be a whole number ≥ 0, got ${describe(v)}`);
+  if (v > MAX_PROCESSES_PER_TYPE)
+    invalid(`${where}: ${v} "${type}" processes asked for, at most ${MAX_PROCESSES_PER_TYPE} per type`);
   return v;
 }
 
@@ -107,7 +110,8 @@ function parseFormation(raw: unknown): Record<string, number> {
       if (typeof name !== 'string')
         invalid(`formation[${i}].process must be a string, got ${describe(name)}`);
       checkProcessName(name, `formation[${i}]`);
-      if (o.quantity !== undefined) formation[name] = parseQuantity(o.quantity, `formation[${i}].quantity`);
+      if (o.quantity !== undefined)
+        formation[name] = parseQuantity(o.quantity, `formation[${i}].quantity`, name);
     });
     return formation;
   }
@@ -115,7 +119,8 @@ function parseFormation(raw: unknown): Record<string, number> {
     checkProcessName(name, 'formation');
     // Dokku's max_parallel, autoscaling, service and Heroku's size are accepted and ignored.
     const o = expectObj(spec, `formation.${name}`);
-    if (o.quantity !== undefined) formation[name] = parseQuantity(o.quantity, `formation.${name}.quantity`);
+    if (o.quantity !== undefined)
+      formation[name] = parseQuantity(o.quantity, `formation.${name}.quantity`, name);
   }
   return formation;
 }

@@ -14,6 +14,7 @@ import type { Logger } from '../log/index.js';
 import { run, type ExecResult } from '../exec/index.js';
 import { GantryError, isGantryError } from '../errors/index.js';
 import { sandboxCommand, baseSandboxEnv, isRoot, type Bind } from '../runtime/sandbox.js';
+import { LineSplitter } from './lines.js';
 
 export const INDENT = '       ';
 
@@ -47,24 +48,6 @@ export interface Step {
   /** Resolve with the result instead of throwing on a non-zero exit. */
   allowFailure?: boolean;
   timeoutMs?: number;
-}
-
-/** Splits chunks into lines and hands each complete line to `emit`. */
-class LineSplitter {
-  #rest = '';
-  readonly #emit: (line: string) => void;
-  constructor(emit: (line: string) => void) {
-    this.#emit = emit;
-  }
-  push(chunk: Buffer): void {
-    const parts = (this.#rest + chunk.toString('utf8')).split(/\r?\n|\r/);
-    this.#rest = parts.pop() ?? '';
-    for (const p of parts) this.#emit(p);
-  }
-  flush(): void {
-    if (this.#rest !== '') this.#emit(this.#rest);
-    this.#rest = '';
-  }
 }
 
 /** The most telling line of a failed step: its last error line, else its last line. */

@@ -341,13 +341,22 @@ export class Deployer {
     return cur.release;
   }
 
-  /** Rolling restart without downtime. */
-  restart(name: string): Promise<void> {
+  /**
+   * Rolling restart. Web (or everything) is started afresh and swapped in like a
+   * deploy, without downtime; another type restarts one process at a time.
+   */
+  restart(name: string, type?: string): Promise<void> {
     return this.lock.run(name, async () => {
       const app = await this.#o.records.get(name);
-      if (!(await this.#reactivate(app)))
-        throw new GantryError('GANTRY_NO_RELEASE', `app "${name}" has not been deployed yet`);
-      this.#o.appLog(name, 'Restarted');
+      const cur = await this.#currentSlug(app);
+      if (!cur) throw new GantryError('GANTRY_NO_RELEASE', `app "${name}" has not been deployed yet`);
+      if (type && !(type in cur.slug.manifest.processes)) {
+        const known = Object.keys(cur.slug.manifest.processes).join(', ') || 'none';
+        throw new GantryError('GANTRY_BAD_REQUEST', `no process type ${type} in this app (known: ${known})`);
+      }
+      if (type && type !== 'web') await this.#o.rollout.restartType(name, type);
+      else await this.#reactivate(app);
+      this.#o.appLog(name, type ? `Restarted ${type} processes` : 'Restarted');
     });
   }
 

@@ -17,7 +17,6 @@ import type { AppRecords, AppRow, ReleaseRow } from '../apps/records.js';
 import type { LogStore } from '../logs/index.js';
 import type { Runtime } from '../runtime/types.js';
 import type { Users } from '../auth/index.js';
-import { GantryError } from '../errors/index.js';
 import type { Deployer } from './deployer.js';
 import type { Rollout } from './rollout.js';
 import { extractTarball, MAX_TARBALL_ENTRIES } from './tarball.js';
@@ -143,8 +142,8 @@ export class GantryPlatform implements Platform {
     return this.#d.deployer.scale(app, formation);
   }
 
-  async restart(app: string, _type?: string): Promise<void> {
-    await this.#d.deployer.restart(app);
+  async restart(app: string, type?: string): Promise<void> {
+    await this.#d.deployer.restart(app, type);
   }
 
   async tailLogs(app: string, lines: number): Promise<import('../runtime/types.js').LogLine[]> {
@@ -180,13 +179,19 @@ export class GantryPlatform implements Platform {
     return this.#d.records.getBuildLog(a.id, buildId);
   }
 
-  async deployTarball(app: string, tarball: Readable, output: OutputSink): Promise<ReleaseInfo> {
+  async deployTarball(
+    app: string,
+    tarball: Readable,
+    output: OutputSink,
+    signal?: AbortSignal,
+  ): Promise<ReleaseInfo> {
     await this.#d.records.get(app);
     const max = this.#d.maxPushBytes;
     const r = await this.#d.deployer.deploySource({
       app,
       commit: null,
       output,
+      signal,
       // Bounded both ways: compressed bytes read, and what they unpack to (gzip bombs).
       fill: async (dir) => {
         await extractTarball({

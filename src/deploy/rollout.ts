@@ -291,6 +291,12 @@ export class Rollout {
     }
   }
 
+  /** Restarts the serving deployment's processes of one non-web type, one by one. */
+  async restartType(app: string, type: string): Promise<void> {
+    const cur = this.#active.get(app);
+    if (cur?.deploymentId) await this.#o.runtime.restart(cur.deploymentId, type);
+  }
+
   /** Takes the app out of service entirely (destroy). */
   async stop(app: string): Promise<void> {
     const cur = this.#active.get(app);

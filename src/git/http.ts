@@ -2,7 +2,7 @@
  * Git smart HTTP (the protocol of git-http-backend, done in-process):
  *   GET  /git/NAME.git/info/refs?service=git-receive-pack|git-upload-pack
  *   POST /git/NAME.git/git-receive-pack | git-upload-pack
- * Order of checks: path and app name (pure) → basic auth → app exists →
+ * Order of checks: path and app name (pure) → basic auth (rate-limited) → app exists →
  * permission → git. Nothing is spawned before all of them pass.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -57,7 +57,18 @@ async function serve(deps: GitHttpDeps, req: IncomingMessage, res: ServerRespons
   const service: GitService = isRefs ? parseService(req.url ?? '') : (path.endpoint as GitService);
 
   const creds = parseBasicAuth(req.headers.authorization);
-  const user = creds ? await opts.authenticate(creds.username, creds.password) : undefined;
+  let user: string | undefined;
+  if (creds) {
+    const check = (): Promise<string | undefined> => opts.authenticate(creds.username, creds.password);
+    const attempt = opts.limiter
+      ? await opts.limiter.guard({ username: creds.username, address: req.socket.remoteAddress ?? '' }, check)
+      : { refused: false as const, result: await check() };
+    if (attempt.refused)
+      return sendText(res, 429, 'too many failed logins; try again later', {
+        'retry-after': String(Math.ceil(attempt.retryAfterMs / 1000)),
+      });
+    user = attempt.result;
+  }
   if (!user)
     return sendText(res, 401, 'authentication required: use your Gantry username and password or API token', {
       'www-authenticate': 'Basic realm="Gantry"',

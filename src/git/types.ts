@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log/index.js';
+import type { LoginLimiter } from '../auth/rate-limit.js';
 
 /** One ref update as git reports it to the pre-receive hook (already validated). */
 export interface PushUpdate {
@@ -38,6 +39,12 @@ export interface GitServiceOptions {
   logger: Logger;
   /** Basic-auth check: username + password (or API token as password). Returns the username, or undefined. */
   authenticate(username: string, password: string): Promise<string | undefined>;
+  /**
+   * Password-guessing limiter around `authenticate`, per username and client
+   * address; share the API login's so both doors count together. Over the
+   * limit → 429 with Retry-After, and `authenticate` is not called.
+   */
+  limiter?: LoginLimiter;
   appExists(name: string): Promise<boolean>;
   /**
    * Optional per-app permission check, called after `authenticate` and

@@ -1,7 +1,7 @@
 /** Login (password → API token) and whoami. */
 import { Type } from '@sinclair/typebox';
 import { GantryError } from '../../errors/index.js';
-import { FailureLimiter } from '../rate-limit.js';
+import { LoginLimiter } from '../../auth/rate-limit.js';
 import { UserBody, errorResponses } from '../schemas.js';
 import { userOf, type ApiPlugin } from '../types.js';
 
@@ -15,17 +15,29 @@ const LoginBody = Type.Object(
 );
 
 export interface AuthRoutesOptions {
-  /** Failed logins allowed per client address within `loginWindowMs` (default 10 per 15 minutes). */
+  /**
+   * The limiter shared with git basic auth. Without one, a limiter of its own
+   * is made from the two options below.
+   */
+  loginLimiter?: LoginLimiter;
+  /**
+   * Failed logins allowed per client address within `loginWindowMs` (default
+   * 10 per 15 minutes); twice as many per username.
+   */
   maxLoginFailures?: number;
   loginWindowMs?: number;
 }
 
 export const authRoutes: ApiPlugin<AuthRoutesOptions> = async (app, opts) => {
   const { platform } = opts;
-  const limiter = new FailureLimiter({
-    max: opts.maxLoginFailures ?? 10,
-    windowMs: opts.loginWindowMs ?? 15 * 60_000,
-  });
+  const maxFailures = opts.maxLoginFailures ?? 10;
+  const limiter =
+    opts.loginLimiter ??
+    new LoginLimiter({
+      maxFailuresPerAddress: maxFailures,
+      maxFailuresPerUsername: 2 * maxFailures,
+      windowMs: opts.loginWindowMs ?? 15 * 60_000,
+    });
 
   app.post(
     '/login',
@@ -43,20 +55,21 @@ export const authRoutes: ApiPlugin<AuthRoutesOptions> = async (app, opts) => {
       },
     },
     async (request, reply) => {
-      const wait = limiter.retryAfter(request.ip);
-      if (wait > 0) {
-        void reply.header('retry-after', String(Math.ceil(wait / 1000)));
+      const { username, password, tokenName } = request.body;
+      // Counted before the (slow) verify, so parallel guesses cannot all slip through.
+      const attempt = await limiter.guard({ username, address: request.ip }, () =>
+        platform.verifyPassword(username, password),
+      );
+      if (attempt.refused) {
+        void reply.header('retry-after', String(Math.ceil(attempt.retryAfterMs / 1000)));
         throw new GantryError('GANTRY_TOO_MANY_REQUESTS', 'too many failed logins; try again later');
       }
-      const { username, password, tokenName } = request.body;
-      const user = await platform.verifyPassword(username, password);
+      const user = attempt.result;
       if (!user) {
-        limiter.fail(request.ip);
         request.log.info({ username, ip: request.ip }, 'failed login');
         // Same message whether the user exists or not.
         throw new GantryError('GANTRY_UNAUTHORIZED', 'invalid username or password');
       }
-      limiter.succeed(request.ip);
       const token = await platform.createToken(user, tokenName ?? 'api');
       return { token, username: user.username };
     },

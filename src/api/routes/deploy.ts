@@ -88,7 +88,12 @@ export const deployRoutes: ApiPlugin<DeployRoutesOptions> = async (app, opts) =>
       body.on('error', (err) => tarball.destroy(err));
       let last: string;
       try {
-        const release = await platform.deployTarball(name, tarball, emit);
+        // A client that goes away stops the build instead of leaving it holding the app's lock.
+        const gone = new AbortController();
+        reply.raw.on('close', () => {
+          if (!reply.raw.writableFinished) gone.abort();
+        });
+        const release = await platform.deployTarball(name, tarball, emit, gone.signal);
         last = `${DEPLOY_OK}${release.version}\n`;
       } catch (err) {
         if (!isGantryError(err) || err.status >= 500) request.log.error({ err, app: name }, 'deploy failed');
