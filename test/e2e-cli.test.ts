@@ -4,12 +4,18 @@
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, stat, writeFile, cp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat, writeFile, cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { main } from '../src/cli/index.js';
-import { startTestServer, fixtureRepo, ADMIN_PASSWORD, FIXTURES, type TestServer } from './helpers/index.js';
+import {
+  startTestServer,
+  fixtureRepo,
+  tempDir,
+  ADMIN_PASSWORD,
+  FIXTURES,
+  type TestServer,
+} from './helpers/index.js';
 import { run } from '../src/exec/index.js';
 
 interface Run {
@@ -37,7 +43,7 @@ describe('gantry CLI end to end', { timeout: 240_000 }, () => {
 
   before(async () => {
     t = await startTestServer();
-    home = await mkdtemp(join(tmpdir(), 'gantry-cli-home-'));
+    home = await tempDir('gantry-cli-home-');
   });
   after(async () => {
     await t?.close();
@@ -57,7 +63,7 @@ describe('gantry CLI end to end', { timeout: 240_000 }, () => {
 
   test('create, deploy a directory, configure, roll back, destroy', async () => {
     assert.equal((await gantry('apps:create', 'site')).code, 0);
-    const dir = await mkdtemp(join(tmpdir(), 'gantry-cli-site-'));
+    const dir = await tempDir('gantry-cli-site-');
     await cp(join(FIXTURES, 'static-site'), dir, { recursive: true });
     const d1 = await gantry('deploy', dir, '-a', 'site');
     assert.equal(d1.code, 0, d1.err + d1.out);
@@ -118,7 +124,7 @@ describe('gantry CLI end to end', { timeout: 240_000 }, () => {
 
   test('a failing deploy exits non-zero with the reason', async () => {
     await gantry('apps:create', 'broken');
-    const dir = await mkdtemp(join(tmpdir(), 'gantry-cli-broken-'));
+    const dir = await tempDir('gantry-cli-broken-');
     await writeFile(join(dir, 'README.txt'), 'nothing to run here');
     const r = await gantry('deploy', dir, '-a', 'broken');
     assert.equal(r.code, 1);

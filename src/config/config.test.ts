@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, parseBytes, parseDuration } from './index.js';
@@ -15,8 +15,9 @@ test('defaults: 127.0.0.1:8080, ./.gantry, 512 MiB pushes', () => {
   assert.equal(c.pythonSystemPackages, false);
 });
 
-test('environment wins over the config file', () => {
+test('environment wins over the config file', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'gantry-cfg-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(
     join(dir, 'gantry.json'),
     JSON.stringify({ port: 9000, host: '0.0.0.0', maxPushSize: '10M' }),

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../log/index.js';
@@ -14,8 +14,10 @@ const line = (text: string, process = 'sales.web.1') => ({
   text,
 });
 
-test('tail returns the last lines and followers see new ones', async () => {
-  const s = new LogStore({ dir: mkdtempSync(join(tmpdir(), 'gantry-logs-')), logger: silentLogger });
+test('tail returns the last lines and followers see new ones', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'gantry-logs-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const s = new LogStore({ dir, logger: silentLogger });
   const seen: string[] = [];
   const off = s.subscribe('sales', (l) => seen.push(l.text));
   for (let i = 0; i < 10; i++) s.append(line(`line ${i}`));
@@ -29,8 +31,9 @@ test('tail returns the last lines and followers see new ones', async () => {
   assert.deepEqual(await s.tail('other', 5), []);
 });
 
-test('logs survive a restart through the file', async () => {
+test('logs survive a restart through the file', async (ctx) => {
   const dir = mkdtempSync(join(tmpdir(), 'gantry-logs-'));
+  ctx.after(() => rmSync(dir, { recursive: true, force: true }));
   const a = new LogStore({ dir, logger: silentLogger });
   a.append(line('before restart: a: b'));
   a.append(line('worker says hi', 'sales.worker.1'));

@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -107,6 +107,7 @@ function suite(open: () => Promise<Store>): void {
 
 describe('sqlite store', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gantry-store-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
   suite(() => openStore({ dataDir: dir }));
   test('keys are generated once with mode 0600', async () => {
     const k1 = await ensureKeys(dir);

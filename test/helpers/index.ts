@@ -2,7 +2,7 @@
  * End-to-end test harness: a real Gantry server on 127.0.0.1 with its own data
  * dir, real git pushes, and an API client.
  */
-import { mkdtemp, cp, rm, mkdir } from 'node:fs/promises';
+import { mkdtemp, cp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,19 @@ import { createLogger } from '../../src/log/index.js';
 import { run, type ExecResult } from '../../src/exec/index.js';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
+
+/** Temp dirs made by this process's tests (repos, homes), removed by removeTempDirs(). */
+const tempDirs: string[] = [];
+
+export async function tempDir(prefix: string): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
+
+export async function removeTempDirs(): Promise<void> {
+  await Promise.all(tempDirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+}
 export const ADMIN_PASSWORD = 'admin-test-password-1';
 
 export interface TestServer {
@@ -25,7 +38,7 @@ export interface TestServer {
 }
 
 export async function startTestServer(overrides: Partial<GantryConfig> = {}): Promise<TestServer> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'gantry-e2e-'));
+  const dataDir = await tempDir('gantry-e2e-');
   const config = loadConfig(
     { GANTRY_PYTHON_SYSTEM_PACKAGES: '1' },
     {
@@ -72,7 +85,7 @@ export async function startTestServer(overrides: Partial<GantryConfig> = {}): Pr
     async close() {
       // t.server may have been replaced by a restart test.
       await t.server.close();
-      await rm(dataDir, { recursive: true, force: true });
+      await removeTempDirs();
     },
   };
   return t;
@@ -95,7 +108,7 @@ export async function git(cwd: string, args: string[]): Promise<ExecResult> {
 
 /** Copies a fixture into a fresh git repo with one commit; returns the repo dir. */
 export async function fixtureRepo(fixture: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), `gantry-repo-${fixture}-`));
+  const dir = await tempDir(`gantry-repo-${fixture}-`);
   await cp(join(FIXTURES, fixture), dir, { recursive: true, verbatimSymlinks: true });
   await git(dir, ['init', '-q', '-b', 'main']);
   await commitAll(dir, 'initial');
@@ -132,12 +145,6 @@ export async function deployFixture(
   const r = await push(t, repo, app);
   if (r.code !== 0) throw new Error(`push of ${fixture} failed:\n${r.stderr}`);
   return { repo, output: r.stderr };
-}
-
-export async function tempDir(prefix: string): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), prefix));
-  await mkdir(d, { recursive: true });
-  return d;
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
