@@ -4,7 +4,7 @@
  * to the API (control plane).
  */
 import { createServer, type Server } from 'node:http';
-import { mkdir, chmod, readFile } from 'node:fs/promises';
+import { mkdir, chmod, readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig, defaultPublicUrl, type GantryConfig } from './config/index.js';
 import { createServer as createNetServer } from 'node:net';
@@ -13,7 +13,7 @@ import { openStore } from './store/index.js';
 import { Users, ensureKeys } from './auth/index.js';
 import { LoginLimiter } from './auth/rate-limit.js';
 import { LogStore } from './logs/index.js';
-import { LocalRuntime, assertSandboxAvailable } from './runtime/index.js';
+import { LocalRuntime, assertSandboxAvailable, sandboxVisibleDir } from './runtime/index.js';
 import { createRouter } from './router/index.js';
 import { createGitService, readRef } from './git/index.js';
 import { GantryError } from './errors/index.js';
@@ -69,6 +69,13 @@ export async function startServer(
   }
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   await chmod(config.dataDir, 0o700);
+  const exposed = sandboxVisibleDir(await realpath(config.dataDir));
+  if (exposed && !config.unsafeNoSandbox) {
+    throw new GantryError(
+      'GANTRY_INVALID_CONFIG',
+      `GANTRY_DATA_DIR ${config.dataDir} is inside ${exposed}, which every app sandbox can read: use a directory such as /var/lib/gantry`,
+    );
+  }
   await ensureKeys(config.dataDir);
   await assertSandboxAvailable({ unsafeNoSandbox: config.unsafeNoSandbox, logger });
 
@@ -149,7 +156,14 @@ export async function startServer(
           }
         },
         fill: (dir) =>
-          git.exportCommit({ repoPath: ctx.repoPath, sha: ctx.update.newSha, dest: dir, gitEnv: ctx.gitEnv }),
+          git.exportCommit({
+            repoPath: ctx.repoPath,
+            sha: ctx.update.newSha,
+            dest: dir,
+            gitEnv: ctx.gitEnv,
+            // Same bound as uploads: what a push unpacks to, not just its packed size.
+            maxBytes: config.maxPushBytes * 4,
+          }),
       });
     },
   });

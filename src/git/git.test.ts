@@ -411,6 +411,19 @@ describe('clone, fetch and export', { timeout: 30_000 }, () => {
       );
   });
 
+  test('exportCommit refuses a tree that unpacks past maxBytes (a compressible push)', async () => {
+    // 2 MiB of zeros packs to a few KiB but must not be unpacked past the bound.
+    const { dir, sha } = await workRepo('export-bomb', { 'zeros.bin': '\0'.repeat(2 * 1024 * 1024) });
+    onPush = async () => undefined;
+    assert.equal((await git(dir, 'push', url('demo'), '+HEAD:main')).code, 0);
+    const repoPath = join(dataDir, 'repos', 'demo.git');
+    await assert.rejects(
+      svc.exportCommit({ repoPath, sha, dest: join(root, 'export-bomb'), maxBytes: 1024 * 1024 }),
+      (e) => isGantryError(e, 'GANTRY_PUSH_TOO_LARGE'),
+    );
+    await svc.exportCommit({ repoPath, sha, dest: join(root, 'export-ok'), maxBytes: 4 * 1024 * 1024 });
+  });
+
   test('ensureRepo is idempotent and removeRepo deletes', async () => {
     const p = await svc.ensureRepo('tmp-app');
     assert.equal(await svc.ensureRepo('tmp-app'), p);

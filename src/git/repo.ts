@@ -5,6 +5,7 @@
 import { mkdir, readdir, rm, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
 import { x as extract } from 'tar';
 import { run, runChecked, spawnProcess, MINIMAL_PATH } from '../exec/index.js';
 import { GantryError } from '../errors/index.js';
@@ -78,6 +79,8 @@ export async function exportCommit(opts: {
   sha: string;
   dest: string;
   gitEnv?: Record<string, string>;
+  /** Upper bound on the exported tree (the tar stream git writes): a small push of very compressible data must not fill the disk. */
+  maxBytes?: number;
 }): Promise<void> {
   validateSha(opts.sha);
   await mkdir(opts.dest, { recursive: true });
@@ -100,10 +103,26 @@ export async function exportCommit(opts: {
   // Awaited below; this only keeps a spawn error during the pipeline from counting as unhandled.
   exited.catch(() => undefined);
   try {
-    await pipeline(child.stdout!, extract({ cwd: opts.dest, preserveOwner: false, strict: true }));
+    const max = opts.maxBytes ?? Infinity;
+    let seen = 0;
+    const bound = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        seen += chunk.length;
+        if (seen > max) {
+          cb(
+            new GantryError(
+              'GANTRY_PUSH_TOO_LARGE',
+              `the pushed tree unpacks to more than ${Math.round(max / 1048576)} MiB: keep large data out of the repository`,
+            ),
+          );
+        } else cb(null, chunk);
+      },
+    });
+    await pipeline(child.stdout!, bound, extract({ cwd: opts.dest, preserveOwner: false, strict: true }));
   } catch (e) {
     child.kill('SIGKILL');
     await exited.catch(() => null);
+    if (e instanceof GantryError) throw e;
     // node-tar (strict) refuses entries such as absolute symlinks (`x -> /etc/passwd`): name the file.
     const entry = (e as { entry?: { path?: string; linkpath?: string } }).entry;
     if (entry?.path) {

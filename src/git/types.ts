@@ -73,6 +73,8 @@ export interface GitService {
     sha: string;
     dest: string;
     gitEnv?: Record<string, string>;
+    /** Upper bound on the exported tree's size. */
+    maxBytes?: number;
   }): Promise<void>;
   /** Writes the hook and starts the hook socket. Call before serving requests. */
   start(): Promise<void>;

@@ -17,6 +17,7 @@ export type {
 export { LocalRuntime, type LocalRuntimeOptions } from './local.js';
 export { assertSandboxAvailable, type SandboxCheckOptions } from './check.js';
 export {
+  sandboxVisibleDir,
   baseSandboxEnv,
   isRoot,
   sandboxCommand,

@@ -143,6 +143,14 @@ export function setHelperPath(name: string, file: string): void {
 
 const SYSTEM_DIRS = ['/usr', '/etc', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/opt'];
 
+/**
+ * The system directory (mounted read-only into every sandbox) that contains
+ * `path`, if any. Gantry's own data must never live there: apps could read it.
+ */
+export function sandboxVisibleDir(path: string): string | undefined {
+  return SYSTEM_DIRS.find((d) => path === d || path.startsWith(`${d}/`));
+}
+
 let systemArgsCache: string[] | undefined;
 
 /** bwrap args exposing the host's system dirs read-only, symlinks kept as symlinks (merged /usr). */
