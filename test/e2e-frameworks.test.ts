@@ -152,6 +152,44 @@ void describe('frameworks behind the router', () => {
   });
 
   void test(
+    'an open WebSocket keeps its old process through a redeploy; new ones reach the new release',
+    { timeout: DEPLOY_TIMEOUT },
+    async () => {
+      const wsUrl = `${t.url.replace(/^http/, 'ws')}/apps/express-ws/ws`;
+      const ask = async (ws: WebSocket): Promise<string> => {
+        const reply = waitForMessage(ws, (m) => m.startsWith('release:'));
+        ws.send('release?');
+        return reply;
+      };
+      type Ps = { processes: { release: number; type: string; state: string }[] };
+      await withSocket(wsUrl, async (old) => {
+        const before = await ask(old);
+        const { release } = await t.api<{ release: { version: number } }>(
+          'PATCH',
+          '/api/apps/express-ws/config',
+          {
+            set: { REDEPLOY: '1' },
+          },
+        );
+        assert.equal(await ask(old), before, 'the open socket still talks to the old process');
+        assert.equal(await withSocket(wsUrl, ask), `release: v${release.version}`);
+        const running = (await t.api<Ps>('GET', '/api/apps/express-ws/ps')).processes.map((p) => p.release);
+        assert.ok(
+          running.includes(release.version - 1),
+          'the old process is still draining while the socket is open',
+        );
+      });
+      // Closing the last socket lets the old release stop well before the drain deadline.
+      await eventually(
+        async () =>
+          (await t.api<Ps>('GET', '/api/apps/express-ws/ps')).processes.every((p) => p.release !== 1),
+        8_000,
+        'the old release to stop after its last WebSocket closed',
+      );
+    },
+  );
+
+  void test(
     'static site: files, content types, directory index, 404 and ETag',
     { timeout: DEPLOY_TIMEOUT },
     async () => {
