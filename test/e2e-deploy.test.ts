@@ -20,19 +20,24 @@ import {
 import type { ProcessStatus } from '../src/runtime/types.js';
 import type { ReleaseInfo } from '../src/api/platform.js';
 
-async function descendantUids(pid: number): Promise<number[]> {
-  const out: number[] = [];
+/** Host pids and uids of every process below `pid` (the sandbox's bwrap), depth first. */
+async function descendants(pid: number): Promise<{ pid: number; uid: number }[]> {
+  const out: { pid: number; uid: number }[] = [];
   const walk = async (p: number): Promise<void> => {
     const children = await readFile(`/proc/${p}/task/${p}/children`, 'utf8').catch(() => '');
     for (const c of children.split(' ').filter(Boolean).map(Number)) {
       const status = await readFile(`/proc/${c}/status`, 'utf8').catch(() => '');
       const m = /^Uid:\s+(\d+)/m.exec(status);
-      if (m) out.push(Number(m[1]));
+      if (m) out.push({ pid: c, uid: Number(m[1]) });
       await walk(c);
     }
   };
   await walk(pid);
   return out;
+}
+
+async function descendantUids(pid: number): Promise<number[]> {
+  return (await descendants(pid)).map((d) => d.uid);
 }
 
 describe('git push deploys', { timeout: 300_000 }, () => {
@@ -210,7 +215,10 @@ describe('git push deploys', { timeout: 300_000 }, () => {
         (p) => p.type === 'web' && p.release === currentVersion,
       );
     const before = (await serving())!;
-    process.kill(before.pid!, 'SIGKILL');
+    // Kill the app itself (the deepest process in the sandbox), as an OOM killer or a stray kill would.
+    const app = (await descendants(before.pid!)).filter((d) => d.uid >= 200000).pop();
+    assert.ok(app, 'found the app process inside the sandbox');
+    process.kill(app.pid, 'SIGKILL');
     const after = await eventually(
       async () => {
         const p = await serving();
