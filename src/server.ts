@@ -13,7 +13,7 @@ import { openStore } from './store/index.js';
 import { Users, ensureKeys } from './auth/index.js';
 import { LoginLimiter } from './auth/rate-limit.js';
 import { LogStore } from './logs/index.js';
-import { LocalRuntime, assertSandboxAvailable, sandboxVisibleDir } from './runtime/index.js';
+import { LocalRuntime, assertSandboxAvailable, dataDirExposure, isRoot } from './runtime/index.js';
 import { createRouter } from './router/index.js';
 import { createGitService, readRef } from './git/index.js';
 import { GantryError } from './errors/index.js';
@@ -69,13 +69,8 @@ export async function startServer(
   }
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   await chmod(config.dataDir, 0o700);
-  const exposed = sandboxVisibleDir(await realpath(config.dataDir));
-  if (exposed && !config.unsafeNoSandbox) {
-    throw new GantryError(
-      'GANTRY_INVALID_CONFIG',
-      `GANTRY_DATA_DIR ${config.dataDir} is inside ${exposed}, which every app sandbox can read: use a directory such as /var/lib/gantry`,
-    );
-  }
+  const exposed = dataDirExposure(await realpath(config.dataDir), { root: isRoot() });
+  if (exposed && !config.unsafeNoSandbox) throw new GantryError('GANTRY_INVALID_CONFIG', exposed);
   await ensureKeys(config.dataDir);
   await assertSandboxAvailable({ unsafeNoSandbox: config.unsafeNoSandbox, logger });
 

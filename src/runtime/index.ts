@@ -18,6 +18,7 @@ export { LocalRuntime, type LocalRuntimeOptions } from './local.js';
 export { assertSandboxAvailable, type SandboxCheckOptions } from './check.js';
 export {
   sandboxVisibleDir,
+  dataDirExposure,
   baseSandboxEnv,
   isRoot,
   sandboxCommand,

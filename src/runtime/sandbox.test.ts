@@ -9,7 +9,7 @@ import { isGantryError } from '../errors/index.js';
 import { waitFor } from './contract.js';
 import { prepareDataDir, SandboxedProcess } from './process.js';
 import { descendantsOf, pidsOfUid } from './proctree.js';
-import { envFileData, isRoot, PRIVILEGED_ENV, sandboxCommand } from './sandbox.js';
+import { dataDirExposure, envFileData, isRoot, PRIVILEGED_ENV, sandboxCommand } from './sandbox.js';
 
 const roots: string[] = [];
 const uids: number[] = [];
@@ -228,4 +228,19 @@ __attribute__((constructor)) static void evil(void) {
     assert.deepEqual(out, [`ran as ${app.uid} with PATH=${evilDir}:/usr/bin:/bin`]);
     assert.ok(!existsSync(marker), 'a fake helper from the app PATH was executed');
   });
+});
+
+test('a data dir inside a sandbox-visible system dir is refused when apps share Gantry’s uid', () => {
+  assert.match(
+    dataDirExposure('/opt/gantry/.gantry', { root: false }) ?? '',
+    /inside \/opt, which every app sandbox can read/,
+  );
+  assert.match(dataDirExposure('/etc/gantry', { root: false }) ?? '', /inside \/etc/);
+  assert.equal(
+    dataDirExposure('/opt/gantry/.gantry', { root: true }),
+    undefined,
+    'as root the 0700 dir keeps other uids out',
+  );
+  assert.equal(dataDirExposure('/var/lib/gantry', { root: false }), undefined);
+  assert.equal(dataDirExposure('/optional/x', { root: false }), undefined);
 });

@@ -145,10 +145,22 @@ const SYSTEM_DIRS = ['/usr', '/etc', '/bin', '/sbin', '/lib', '/lib32', '/lib64'
 
 /**
  * The system directory (mounted read-only into every sandbox) that contains
- * `path`, if any. Gantry's own data must never live there: apps could read it.
+ * `path`, if any.
  */
 export function sandboxVisibleDir(path: string): string | undefined {
   return SYSTEM_DIRS.find((d) => path === d || path.startsWith(`${d}/`));
+}
+
+/**
+ * Why Gantry's data dir would be readable by apps, or undefined if it is not.
+ * As root, apps run as other uids and the 0700 data dir keeps them out wherever
+ * it is; without root they run as Gantry's own uid, so the data dir must not be
+ * inside a directory mounted into every sandbox.
+ */
+export function dataDirExposure(dataDir: string, opts: { root: boolean }): string | undefined {
+  const dir = sandboxVisibleDir(dataDir);
+  if (!dir || opts.root) return undefined;
+  return `GANTRY_DATA_DIR ${dataDir} is inside ${dir}, which every app sandbox can read (apps run as Gantry's own user when it is not root): use a directory such as ~/.local/share/gantry`;
 }
 
 let systemArgsCache: string[] | undefined;
