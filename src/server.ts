@@ -4,7 +4,7 @@
  * to the API (control plane).
  */
 import { createServer, type Server } from 'node:http';
-import { mkdir, chmod, readFile, realpath } from 'node:fs/promises';
+import { mkdir, chmod, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig, defaultPublicUrl, type GantryConfig } from './config/index.js';
 import { createServer as createNetServer } from 'node:net';
@@ -23,6 +23,7 @@ import { AppRecords } from './apps/records.js';
 import { Rollout, Deployer, GantryPlatform } from './deploy/index.js';
 import { buildApi } from './api/index.js';
 import { renderStatusPage } from './status-page.js';
+import { packageVersion } from './version.js';
 
 export interface RunningServer {
   url: string;
@@ -32,17 +33,6 @@ export interface RunningServer {
   /** Set on the very first start when no GANTRY_ADMIN_PASSWORD was given: print it once. */
   generatedAdminPassword?: string;
   close(): Promise<void>;
-}
-
-async function packageVersion(): Promise<string> {
-  try {
-    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as {
-      version: string;
-    };
-    return pkg.version;
-  } catch {
-    return 'dev';
-  }
 }
 
 function freePort(host: string): Promise<number> {
@@ -180,7 +170,7 @@ export async function startServer(
   const api = await buildApi({
     platform,
     logger,
-    version: await packageVersion(),
+    version: packageVersion(),
     publicUrl: config.publicUrl,
     loginLimiter,
     statusPage: async () => renderStatusPage((await platform.listApps()).length),

@@ -3,6 +3,7 @@
  * Plain data access; decisions live in the deploy pipeline.
  */
 import type { Database } from '../store/index.js';
+import type { AppsTable, ReleasesTable } from '../store/schema.js';
 import { newId, now } from '../store/index.js';
 import { GantryError } from '../errors/index.js';
 import type { SlugManifest } from './manifest.js';
@@ -49,17 +50,7 @@ export interface BuildRow {
   finishedAt: string | null;
 }
 
-type AppTableRow = {
-  id: string;
-  name: string;
-  uid: number;
-  formation: string;
-  current_version: number | null;
-  created_at: string;
-  updated_at: string;
-};
-
-const toApp = (r: AppTableRow): AppRow => ({
+const toApp = (r: AppsTable): AppRow => ({
   id: r.id,
   name: r.name,
   uid: Number(r.uid),
@@ -67,6 +58,18 @@ const toApp = (r: AppTableRow): AppRow => ({
   currentVersion: r.current_version === null ? null : Number(r.current_version),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+});
+
+const toRelease = (r: ReleasesTable): ReleaseRow => ({
+  id: r.id,
+  appId: r.app_id,
+  version: Number(r.version),
+  slugId: r.slug_id,
+  commit: r.commit_sha,
+  description: r.description,
+  config: JSON.parse(r.config) as Record<string, string>,
+  buildId: r.build_id,
+  createdAt: r.created_at,
 });
 
 export class AppRecords {
@@ -230,23 +233,18 @@ export class AppRecords {
       .where('app_id', '=', appId)
       .orderBy('version', 'desc')
       .execute();
-    return rows.map((r) => ({
-      id: r.id,
-      appId: r.app_id,
-      version: Number(r.version),
-      slugId: r.slug_id,
-      commit: r.commit_sha,
-      description: r.description,
-      config: JSON.parse(r.config) as Record<string, string>,
-      buildId: r.build_id,
-      createdAt: r.created_at,
-    }));
+    return rows.map(toRelease);
   }
 
   async getRelease(appId: string, version: number): Promise<ReleaseRow> {
-    const r = (await this.listReleases(appId)).find((x) => x.version === version);
+    const r = await this.#db
+      .selectFrom('releases')
+      .selectAll()
+      .where('app_id', '=', appId)
+      .where('version', '=', version)
+      .executeTakeFirst();
     if (!r) throw new GantryError('GANTRY_RELEASE_NOT_FOUND', `release v${version} does not exist`);
-    return r;
+    return toRelease(r);
   }
 
   async createBuild(appId: string, commit: string | null): Promise<string> {

@@ -3,7 +3,6 @@
  * `main` never calls process.exit: it returns the exit code (and, with the
  * default io, sets process.exitCode). 0 ok, 1 failure, 2 usage error.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { Context } from './context.js';
 import { processIo, UsageError, type CliIo } from './io.js';
@@ -15,21 +14,10 @@ import { registerLogs } from './commands/logs.js';
 import { registerReleases } from './commands/releases.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerServer } from './commands/server.js';
+import { packageVersion } from '../version.js';
 
 export type { CliIo } from './io.js';
 export { ApiClient, ApiError } from './client.js';
-
-function packageVersion(): string {
-  try {
-    // Same relative path from src/cli (tsx) and dist/cli (built).
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    return pkg.version ?? 'dev';
-  } catch {
-    return 'dev';
-  }
-}
 
 function buildProgram(ctx: Context): Command {
   const program = new Command('gantry')

@@ -15,7 +15,7 @@ import type {
 } from '../api/platform.js';
 import type { AppRecords, AppRow, ReleaseRow } from '../apps/records.js';
 import type { LogStore } from '../logs/index.js';
-import type { Runtime } from '../runtime/types.js';
+import type { LogLine, ProcessStatus, Runtime } from '../runtime/types.js';
 import type { Users } from '../auth/index.js';
 import type { Deployer } from './deployer.js';
 import type { Rollout } from './rollout.js';
@@ -133,7 +133,7 @@ export class GantryPlatform implements Platform {
     return r && toReleaseInfo(r, r.version);
   }
 
-  async listProcesses(app: string): Promise<import('../runtime/types.js').ProcessStatus[]> {
+  async listProcesses(app: string): Promise<ProcessStatus[]> {
     await this.#d.records.get(app);
     return this.#d.runtime.list(app);
   }
@@ -146,15 +146,12 @@ export class GantryPlatform implements Platform {
     await this.#d.deployer.restart(app, type);
   }
 
-  async tailLogs(app: string, lines: number): Promise<import('../runtime/types.js').LogLine[]> {
+  async tailLogs(app: string, lines: number): Promise<LogLine[]> {
     await this.#d.records.get(app);
     return this.#d.logs.tail(app, lines);
   }
 
-  async followLogs(
-    app: string,
-    listener: (line: import('../runtime/types.js').LogLine) => void,
-  ): Promise<() => void> {
+  async followLogs(app: string, listener: (line: LogLine) => void): Promise<() => void> {
     await this.#d.records.get(app);
     return this.#d.logs.subscribe(app, listener);
   }

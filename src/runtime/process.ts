@@ -20,7 +20,7 @@ import { spawnProcess, writeExtraFd } from '../exec/index.js';
 import { baseSandboxEnv, isRoot, sandboxCommand } from './sandbox.js';
 import { LineSplitter } from './lines.js';
 import { childrenOf, descendantsOf, isShell, signal } from './proctree.js';
-import type { LogSink } from './types.js';
+import type { LogSink, OneOffSpec } from './types.js';
 
 export interface ExitInfo {
   code: number | null;
@@ -29,20 +29,10 @@ export interface ExitInfo {
   error?: Error;
 }
 
-export interface LaunchOptions {
-  app: string;
-  /** Log name, e.g. `sales.web.1` or `sales.release`. */
-  name: string;
-  slugPath: string;
-  dataPath: string;
-  uid: number;
-  /** Environment on top of the sandbox base environment. */
-  env: Record<string, string>;
-  command: string;
+/** A one-off's spec (name `sales.web.1` or `sales.release`; env on top of the sandbox base), plus how to run it. */
+export interface LaunchOptions extends Omit<OneOffSpec, 'timeoutMs'> {
   unsafe: boolean;
   logSink: LogSink;
-  /** Raw output as it arrives (one-off runs). */
-  onOutput?: (text: string) => void;
 }
 
 const POLL_MS = 50;

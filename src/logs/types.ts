@@ -1,1 +1,0 @@
-export type { LogLine, LogSink } from '../runtime/types.js';
