@@ -67,7 +67,8 @@ export interface Platform {
   authenticateToken(token: string): Promise<User | undefined>;
 
   listApps(): Promise<AppSummary[]>;
-  createApp(name: string): Promise<AppInfo>;
+  /** Creates an app owned by the user with id `ownerId` (null: no owner, admins manage it). */
+  createApp(name: string, ownerId?: string | null): Promise<AppInfo>;
   getApp(name: string): Promise<AppInfo>;
   destroyApp(name: string): Promise<void>;
 

@@ -96,7 +96,7 @@ export class AppRecords {
     return app;
   }
 
-  async create(name: string): Promise<AppRow> {
+  async create(name: string, ownerId: string | null = null): Promise<AppRow> {
     if (await this.find(name)) throw new GantryError('GANTRY_APP_EXISTS', `app "${name}" already exists`);
     const max = await this.#db
       .selectFrom('apps')
@@ -112,6 +112,9 @@ export class AppRecords {
       current_version: null,
       created_at: t,
       updated_at: t,
+      owner_id: ownerId,
+      // New apps are visible to their owner, collaborators and admins only until shared.
+      visibility: 'restricted',
     };
     await this.#db.insertInto('apps').values(row).execute();
     return toApp(row);

@@ -41,6 +41,7 @@ export class Users {
         role: 'admin',
         email: null,
         created_at: now(),
+        source: 'local',
       })
       .execute();
     return { generatedPassword: password ? undefined : pw };
@@ -69,6 +70,7 @@ export class Users {
         created_at: now(),
         last_used_at: null,
         expires_at: expiresAt?.toISOString() ?? null,
+        scope: 'full',
       })
       .execute();
     return token;

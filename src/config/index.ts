@@ -36,6 +36,20 @@ export interface GantryConfig {
   logLevel: string;
   /** Number of old slugs kept per app for rollback. */
   keepReleases: number;
+  /** SSH git push port (0 = off). Listens on `host`. */
+  sshPort: number;
+  /** Master key for config vars at rest (base64 of 32 bytes); unset → generated in DATA/keys. */
+  masterKey?: string;
+  /** Previous master keys still accepted for decryption during a rotation (comma-separated in the env). */
+  previousMasterKeys: string[];
+  /** Browser session lifetime. */
+  sessionTtlMs: number;
+  /** Role given to users created by their first SSO login (providers may override). */
+  defaultRole: 'admin' | 'developer' | 'viewer';
+  /** SSO providers (OIDC, LDAP, SAML), each validated by its own module; JSON array from `authProviders` or GANTRY_AUTH_PROVIDERS. */
+  authProviders: unknown[];
+  /** Lifetime of the signed Gantry-Identity JWT handed to apps. */
+  identityTokenTtlMs: number;
 }
 
 const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
@@ -67,7 +81,30 @@ function parsePort(name: string, v: string): number {
   return n;
 }
 
-type Raw = Record<string, string | number | boolean | undefined>;
+type Raw = Record<string, unknown>;
+
+function parseRole(v: string): GantryConfig['defaultRole'] {
+  if (v === 'admin' || v === 'developer' || v === 'viewer') return v;
+  throw new GantryError('GANTRY_INVALID_CONFIG', `defaultRole must be admin, developer or viewer, got "${v}"`);
+}
+
+function parseProviders(v: unknown): unknown[] {
+  if (v === undefined || v === '') return [];
+  let list = v;
+  if (typeof v === 'string') {
+    try {
+      list = JSON.parse(v);
+    } catch (e) {
+      throw new GantryError(
+        'GANTRY_INVALID_CONFIG',
+        `GANTRY_AUTH_PROVIDERS is not valid JSON: ${(e as Error).message}`,
+      );
+    }
+  }
+  if (!Array.isArray(list))
+    throw new GantryError('GANTRY_INVALID_CONFIG', 'authProviders must be a JSON array of provider settings');
+  return list as unknown[];
+}
 
 /**
  * Loads settings. `env` defaults to process.env; `overrides` (tests, CLI flags) win over everything.
@@ -93,7 +130,7 @@ export function loadConfig(
   }
   const pick = (envName: string, key: string): string | undefined => {
     const v = env[envName] ?? fromFile[key];
-    return v === undefined || v === '' ? undefined : String(v);
+    return v === undefined || v === '' ? undefined : String(v as string);
   };
   const host = pick('GANTRY_HOST', 'host') ?? '127.0.0.1';
   const port = parsePort('GANTRY_PORT', pick('GANTRY_PORT', 'port') ?? '8080');
@@ -123,6 +160,16 @@ export function loadConfig(
     appUidBase: Number(pick('GANTRY_APP_UID_BASE', 'appUidBase') ?? '200000'),
     logLevel: pick('GANTRY_LOG_LEVEL', 'logLevel') ?? 'info',
     keepReleases: Number(pick('GANTRY_KEEP_RELEASES', 'keepReleases') ?? '5'),
+    sshPort: parsePort('GANTRY_SSH_PORT', pick('GANTRY_SSH_PORT', 'sshPort') ?? '2222'),
+    masterKey: pick('GANTRY_MASTER_KEY', 'masterKey'),
+    previousMasterKeys: (pick('GANTRY_PREVIOUS_MASTER_KEYS', 'previousMasterKeys') ?? '')
+      .split(',')
+      .map((k) => k.trim())
+      .filter((k) => k !== ''),
+    sessionTtlMs: parseDuration(pick('GANTRY_SESSION_TTL', 'sessionTtl') ?? '12h'),
+    defaultRole: parseRole(pick('GANTRY_DEFAULT_ROLE', 'defaultRole') ?? 'viewer'),
+    authProviders: parseProviders(env.GANTRY_AUTH_PROVIDERS ?? fromFile.authProviders),
+    identityTokenTtlMs: parseDuration(pick('GANTRY_IDENTITY_TOKEN_TTL', 'identityTokenTtl') ?? '5m'),
   };
   const merged = { ...cfg, ...overrides };
   // A derived public URL follows the host/port overrides; an explicit one is kept.

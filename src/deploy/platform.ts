@@ -87,9 +87,9 @@ export class GantryPlatform implements Platform {
     return (await this.#d.records.list()).map((a) => this.#summary(a));
   }
 
-  async createApp(name: string): Promise<AppInfo> {
+  async createApp(name: string, ownerId: string | null = null): Promise<AppInfo> {
     this.#d.validateAppName(name);
-    await this.#d.records.create(name);
+    await this.#d.records.create(name, ownerId);
     await this.#d.repos.ensureRepo(name);
     return this.getApp(name);
   }

@@ -82,4 +82,79 @@ export const migrations: Record<string, Migration> = {
       await sql`create index builds_app on builds (app_id, started_at)`.execute(db);
     },
   },
+  '0002_identity': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .alterTable('users')
+        .addColumn('source', 'text', (c) => c.notNull().defaultTo('local'))
+        .execute();
+      await db.schema
+        .alterTable('api_tokens')
+        .addColumn('scope', 'text', (c) => c.notNull().defaultTo('full'))
+        .execute();
+      await db.schema
+        .alterTable('apps')
+        .addColumn('owner_id', 'text', (c) => c.references('users.id').onDelete('set null'))
+        .execute();
+      await db.schema
+        .alterTable('apps')
+        .addColumn('visibility', 'text', (c) => c.notNull().defaultTo('restricted'))
+        .execute();
+      await db.schema
+        .createTable('groups')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('group_members')
+        .addColumn('group_id', 'text', (c) => c.notNull().references('groups.id').onDelete('cascade'))
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addPrimaryKeyConstraint('group_members_pk', ['group_id', 'user_id'])
+        .execute();
+      await sql`create index group_members_user on group_members (user_id)`.execute(db);
+      await db.schema
+        .createTable('app_grants')
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id').onDelete('cascade'))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('principal_kind', 'text', (c) => c.notNull())
+        .addColumn('principal_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('app_grants_pk', ['app_id', 'kind', 'principal_kind', 'principal_id'])
+        .execute();
+      await db.schema
+        .createTable('sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('csrf', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('ip', 'text')
+        .addColumn('user_agent', 'text')
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('ssh_keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('fingerprint', 'text', (c) => c.notNull().unique())
+        .addColumn('public_key', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('last_used_at', 'text')
+        .execute();
+      await db.schema
+        .createTable('audit_log')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text')
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('target', 'text')
+        .addColumn('ip', 'text')
+        .addColumn('detail', 'text', (c) => c.notNull())
+        .execute();
+      await sql`create index audit_log_at on audit_log (at)`.execute(db);
+    },
+  },
 };

@@ -8,6 +8,8 @@ export interface UsersTable {
   role: string;
   email: string | null;
   created_at: string;
+  /** `local`, or the SSO provider that created the user. SSO users have an empty password_hash. */
+  source: string;
 }
 
 export interface ApiTokensTable {
@@ -19,6 +21,8 @@ export interface ApiTokensTable {
   created_at: string;
   last_used_at: string | null;
   expires_at: string | null;
+  /** `full`, `read` (GET/HEAD only) or `app:NAME` (deploy and manage one app only). */
+  scope: string;
 }
 
 export interface AppsTable {
@@ -32,8 +36,13 @@ export interface AppsTable {
   current_version: number | null;
   created_at: string;
   updated_at: string;
+  /** Owner's user id; null when the owner was deleted (admins still manage it). */
+  owner_id: string | null;
+  /** `public` | `authenticated` | `restricted`. */
+  visibility: string;
 }
 
+/** Values are AES-256-GCM ciphertext (see src/secrets), never plain text. */
 export interface ConfigVarsTable {
   app_id: string;
   key: string;
@@ -77,6 +86,70 @@ export interface BuildsTable {
   finished_at: string | null;
 }
 
+/** Groups of users; `source` is `local` or the SSO provider that maps into it. */
+export interface GroupsTable {
+  id: string;
+  name: string;
+  source: string;
+  created_at: string;
+}
+
+export interface GroupMembersTable {
+  group_id: string;
+  user_id: string;
+}
+
+/**
+ * Who may do what to an app besides its owner: `collaborator` (deploy and configure)
+ * or `viewer` (open it when its visibility is `restricted`). Principal is a user or a group.
+ */
+export interface AppGrantsTable {
+  app_id: string;
+  kind: 'collaborator' | 'viewer';
+  principal_kind: 'user' | 'group';
+  principal_id: string;
+  created_at: string;
+}
+
+export interface SessionsTable {
+  /** sha256 of the cookie value, hex. */
+  id: string;
+  user_id: string;
+  /** Per-session CSRF token (sent back in X-CSRF-Token for cookie-authenticated writes). */
+  csrf: string;
+  created_at: string;
+  expires_at: string;
+  ip: string | null;
+  user_agent: string | null;
+  /** `password` or the SSO provider's name. */
+  provider: string;
+}
+
+export interface SshKeysTable {
+  id: string;
+  user_id: string;
+  name: string;
+  /** `SHA256:…` as `ssh-keygen -lf` prints it. */
+  fingerprint: string;
+  /** One line, `TYPE BASE64 [comment]`. */
+  public_key: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+export interface AuditLogTable {
+  id: string;
+  at: string;
+  /** Username of who did it; null for anonymous (failed logins) and the system. */
+  actor: string | null;
+  action: string;
+  /** What it was done to: `app:NAME`, `user:NAME`, `group:NAME`, `token:ID` … */
+  target: string | null;
+  ip: string | null;
+  /** JSON object with details (never secret values). */
+  detail: string;
+}
+
 export interface MetaTable {
   key: string;
   value: string;
@@ -91,6 +164,12 @@ export interface DB {
   releases: ReleasesTable;
   builds: BuildsTable;
   meta: MetaTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  app_grants: AppGrantsTable;
+  sessions: SessionsTable;
+  ssh_keys: SshKeysTable;
+  audit_log: AuditLogTable;
 }
 
 export type { Generated };
