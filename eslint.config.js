@@ -11,6 +11,7 @@ export default tseslint.config(
       'eslint.config.js',
       'scripts/**',
       'test/fixtures/**',
+      'examples/**',
     ],
   },
   js.configs.recommended,
