@@ -1,12 +1,14 @@
 /**
  * App records in the store: apps, config vars, slugs, releases, builds.
- * Plain data access; decisions live in the deploy pipeline.
+ * Plain data access; decisions live in the deploy pipeline. Config var values
+ * and release config snapshots are encrypted at rest through the SecretBox.
  */
 import type { Database } from '../store/index.js';
 import type { AppsTable, ReleasesTable } from '../store/schema.js';
 import { newId, now } from '../store/index.js';
 import { GantryError } from '../errors/index.js';
 import type { SlugManifest } from './manifest.js';
+import { configVarAad, isEncrypted, releaseConfigAad, type SecretBox } from '../secrets/index.js';
 
 export interface AppRow {
   id: string;
@@ -60,25 +62,41 @@ const toApp = (r: AppsTable): AppRow => ({
   updatedAt: r.updated_at,
 });
 
-const toRelease = (r: ReleasesTable): ReleaseRow => ({
-  id: r.id,
-  appId: r.app_id,
-  version: Number(r.version),
-  slugId: r.slug_id,
-  commit: r.commit_sha,
-  description: r.description,
-  config: JSON.parse(r.config) as Record<string, string>,
-  buildId: r.build_id,
-  createdAt: r.created_at,
-});
+export interface AppRecordsOptions {
+  /** First uid handed to apps. */
+  uidBase: number;
+  /** Encrypts config var values and release snapshots (the server's Keyring). */
+  secrets: SecretBox;
+}
 
 export class AppRecords {
   readonly #db: Database;
   readonly #uidBase: number;
+  readonly #secrets: SecretBox;
 
-  constructor(db: Database, opts: { uidBase: number }) {
+  constructor(db: Database, opts: AppRecordsOptions) {
     this.#db = db;
     this.#uidBase = opts.uidBase;
+    this.#secrets = opts.secrets;
+  }
+
+  /** Rows from before encryption are plaintext until reencryptAll() runs; read them as they are. */
+  #open(value: string, aad: string): string {
+    return isEncrypted(value) ? this.#secrets.decrypt(value, aad) : value;
+  }
+
+  #toRelease(r: ReleasesTable): ReleaseRow {
+    return {
+      id: r.id,
+      appId: r.app_id,
+      version: Number(r.version),
+      slugId: r.slug_id,
+      commit: r.commit_sha,
+      description: r.description,
+      config: JSON.parse(this.#open(r.config, releaseConfigAad(r.id))) as Record<string, string>,
+      buildId: r.build_id,
+      createdAt: r.created_at,
+    };
   }
 
   async list(): Promise<AppRow[]> {
@@ -145,13 +163,17 @@ export class AppRecords {
       .where('app_id', '=', id)
       .orderBy('key')
       .execute();
-    return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+    return Object.fromEntries(rows.map((r) => [r.key, this.#open(r.value, configVarAad(id, r.key))]));
   }
 
   async replaceConfig(id: string, vars: Record<string, string>): Promise<void> {
     await this.#db.transaction().execute(async (tx) => {
       await tx.deleteFrom('config_vars').where('app_id', '=', id).execute();
-      const rows = Object.entries(vars).map(([key, value]) => ({ app_id: id, key, value }));
+      const rows = Object.entries(vars).map(([key, value]) => ({
+        app_id: id,
+        key,
+        value: this.#secrets.encrypt(value, configVarAad(id, key)),
+      }));
       if (rows.length) await tx.insertInto('config_vars').values(rows).execute();
     });
   }
@@ -207,14 +229,15 @@ export class AppRecords {
 
   /** Inserts the release and makes it the app's current one, atomically. */
   async insertRelease(r: Omit<ReleaseRow, 'id' | 'createdAt'>): Promise<ReleaseRow> {
+    const releaseId = newId();
     const row = {
-      id: newId(),
+      id: releaseId,
       app_id: r.appId,
       version: r.version,
       slug_id: r.slugId,
       commit_sha: r.commit,
       description: r.description,
-      config: JSON.stringify(r.config),
+      config: this.#secrets.encrypt(JSON.stringify(r.config), releaseConfigAad(releaseId)),
       build_id: r.buildId,
       created_at: now(),
     };
@@ -236,7 +259,7 @@ export class AppRecords {
       .where('app_id', '=', appId)
       .orderBy('version', 'desc')
       .execute();
-    return rows.map(toRelease);
+    return rows.map((row) => this.#toRelease(row));
   }
 
   async getRelease(appId: string, version: number): Promise<ReleaseRow> {
@@ -247,7 +270,7 @@ export class AppRecords {
       .where('version', '=', version)
       .executeTakeFirst();
     if (!r) throw new GantryError('GANTRY_RELEASE_NOT_FOUND', `release v${version} does not exist`);
-    return toRelease(r);
+    return this.#toRelease(r);
   }
 
   async createBuild(appId: string, commit: string | null): Promise<string> {

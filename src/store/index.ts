@@ -44,9 +44,11 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   let kind: Store['kind'];
   if (opts.databaseUrl) {
     kind = 'postgres';
-    db = new Kysely<DB>({
-      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: opts.databaseUrl, max: 10 }) }),
-    });
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 10 });
+    // An idle client whose connection the server ends (restart, failover, admin kill) emits 'error'
+    // on the pool; unhandled, that would crash Gantry. The pool drops the client and reconnects.
+    pool.on('error', () => undefined);
+    db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   } else {
     kind = 'sqlite';
     mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
@@ -54,6 +56,8 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     sqlite.pragma('journal_mode = WAL');
     sqlite.pragma('foreign_keys = ON');
     sqlite.pragma('busy_timeout = 5000');
+    // Freed pages are zeroed: re-encrypted config values leave no plaintext behind in the file.
+    sqlite.pragma('secure_delete = ON');
     db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
   }
   const migrator = new Migrator({ db, provider: new StaticProvider() });

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { openStore, type Store } from './index.js';
 import { AppRecords } from '../apps/records.js';
+import { testKeyring } from '../secrets/testing.js';
 import { Users, ensureKeys } from '../auth/index.js';
 
 const PG = process.env.GANTRY_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -43,7 +44,7 @@ function suite(open: () => Promise<Store>): void {
   test('apps, config, releases and tokens round-trip', async () => {
     const store = await open();
     try {
-      const records = new AppRecords(store.db, { uidBase: 300000 });
+      const records = new AppRecords(store.db, { uidBase: 300000, secrets: testKeyring() });
       const a = await records.create('sales');
       const b = await records.create('hr');
       assert.equal(a.uid, 300000);
