@@ -5,6 +5,15 @@
  */
 import type { AppInfo, AppSummary, BuildInfo, ReleaseInfo, User } from '../api/index.js';
 import type { ProcessStatus } from '../runtime/types.js';
+import type {
+  AuditEvent,
+  GroupInfo,
+  Role,
+  SshKeyInfo,
+  TokenInfo,
+  UserInfo,
+  Visibility,
+} from '../identity/types.js';
 
 /** A process as it travels over JSON (dates are ISO strings). */
 export type ProcessInfo = Omit<ProcessStatus, 'startedAt' | 'lastExit' | 'nextRestartAt'> & {
@@ -14,6 +23,42 @@ export type ProcessInfo = Omit<ProcessStatus, 'startedAt' | 'lastExit' | 'nextRe
 };
 export type AppDetails = Omit<AppInfo, 'processes'> & { processes: ProcessInfo[] };
 export type { AppSummary, BuildInfo, ReleaseInfo, User };
+export type { AuditEvent, GroupInfo, SshKeyInfo, TokenInfo };
+
+/** A user as GET /api/users lists them. */
+export type UserEntry = Omit<UserInfo, 'id'> & { id?: string };
+
+/** GET /api/whoami; the identity fields are optional so older servers still work. */
+export type WhoAmI = User & {
+  groups?: string[];
+  token?: { id: string; name?: string; scope: string; expiresAt: string | null };
+  via?: string;
+};
+
+/** An app as listed, with the caller's right on it (servers with access control). */
+export type AppListEntry = AppSummary & {
+  owner?: string | null;
+  visibility?: Visibility;
+  access?: 'view' | 'manage' | 'own';
+};
+
+export interface Collaborators {
+  owner: string | null;
+  collaborators: string[];
+}
+
+export interface AccessSettings extends Collaborators {
+  visibility: Visibility;
+  viewers: string[];
+}
+
+export interface AuditFilter {
+  limit?: number;
+  action?: string;
+  actor?: string;
+  target?: string;
+  before?: string;
+}
 
 export class ApiError extends Error {
   readonly status: number;
@@ -84,9 +129,9 @@ export class ApiClient {
   health = () => this.#json<{ status: string; version: string }>('GET', '/api/health');
   login = (body: { username: string; password: string; tokenName?: string }) =>
     this.#json<{ token: string; username: string }>('POST', '/api/login', body);
-  whoami = () => this.#json<User>('GET', '/api/whoami');
+  whoami = () => this.#json<WhoAmI>('GET', '/api/whoami');
 
-  listApps = async () => (await this.#json<{ apps: AppSummary[] }>('GET', '/api/apps')).apps;
+  listApps = async () => (await this.#json<{ apps: AppListEntry[] }>('GET', '/api/apps')).apps;
   createApp = (name: string) => this.#json<AppDetails>('POST', '/api/apps', { name });
   getApp = (app: string) => this.#json<AppDetails>('GET', `/api/apps/${seg(app)}`);
   destroyApp = (app: string) => this.#json<void>('DELETE', `/api/apps/${seg(app)}`);
@@ -126,6 +171,64 @@ export class ApiClient {
   buildLog = async (app: string, id: string) =>
     (await this.request('GET', `/api/apps/${seg(app)}/builds/${seg(id)}/log`)).text();
 
+  // ---- identity and access (admin routes answer 403 to others) ----
+  listUsers = async () => (await this.#json<{ users: UserEntry[] }>('GET', '/api/users')).users;
+  createUser = async (u: { username: string; role: Role; password?: string; email?: string }) =>
+    (await this.#json<{ user: UserEntry }>('POST', '/api/users', u)).user;
+  updateUser = async (username: string, change: { role?: Role; email?: string; password?: string }) =>
+    (await this.#json<{ user: UserEntry }>('PATCH', `/api/users/${seg(username)}`, change)).user;
+  destroyUser = (username: string) => this.#json<void>('DELETE', `/api/users/${seg(username)}`);
+
+  listGroups = async () => (await this.#json<{ groups: GroupInfo[] }>('GET', '/api/groups')).groups;
+  createGroup = async (name: string) =>
+    (await this.#json<{ group: GroupInfo }>('POST', '/api/groups', { name })).group;
+  destroyGroup = (name: string) => this.#json<void>('DELETE', `/api/groups/${seg(name)}`);
+  addToGroup = async (group: string, username: string) =>
+    (await this.#json<{ group: GroupInfo }>('PUT', `/api/groups/${seg(group)}/members/${seg(username)}`))
+      .group;
+  removeFromGroup = async (group: string, username: string) =>
+    (await this.#json<{ group: GroupInfo }>('DELETE', `/api/groups/${seg(group)}/members/${seg(username)}`))
+      .group;
+
+  /** `user` (admins only) acts on another user's tokens. */
+  listTokens = async (user?: string) =>
+    (await this.#json<{ tokens: TokenInfo[] }>('GET', `/api/tokens${forUser(user)}`)).tokens;
+  createToken = (t: { name: string; scope?: string; expiresIn?: number }, user?: string) =>
+    this.#json<{ token: string; info: TokenInfo }>('POST', `/api/tokens${forUser(user)}`, t);
+  revokeToken = (id: string, user?: string) =>
+    this.#json<void>('DELETE', `/api/tokens/${seg(id)}${forUser(user)}`);
+
+  listKeys = async (user?: string) =>
+    (await this.#json<{ keys: SshKeyInfo[] }>('GET', `/api/keys${forUser(user)}`)).keys;
+  addKey = async (k: { publicKey: string; name?: string }, user?: string) =>
+    (await this.#json<{ key: SshKeyInfo }>('POST', `/api/keys${forUser(user)}`, k)).key;
+  /** By id or `SHA256:…` fingerprint. */
+  removeKey = (idOrFingerprint: string, user?: string) =>
+    this.#json<void>('DELETE', `/api/keys/${seg(idOrFingerprint)}${forUser(user)}`);
+
+  getCollaborators = (app: string) => this.#json<Collaborators>('GET', `/api/apps/${seg(app)}/collaborators`);
+  addCollaborator = (app: string, principal: string) =>
+    this.#json<Collaborators>('POST', `/api/apps/${seg(app)}/collaborators`, { principal });
+  removeCollaborator = (app: string, principal: string) =>
+    this.#json<Collaborators>('DELETE', `/api/apps/${seg(app)}/collaborators/${seg(principal)}`);
+
+  getAccess = (app: string) => this.#json<AccessSettings>('GET', `/api/apps/${seg(app)}/access`);
+  addViewer = (app: string, principal: string) =>
+    this.#json<AccessSettings>('POST', `/api/apps/${seg(app)}/access`, { principal });
+  removeViewer = (app: string, principal: string) =>
+    this.#json<AccessSettings>('DELETE', `/api/apps/${seg(app)}/access/${seg(principal)}`);
+  setVisibility = (app: string, visibility: Visibility) =>
+    this.#json<AccessSettings>('PUT', `/api/apps/${seg(app)}/access/visibility`, { visibility });
+
+  listAudit = async (filter: AuditFilter) => {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(filter)) if (v !== undefined) q.set(k, String(v));
+    const qs = q.size > 0 ? `?${q.toString()}` : '';
+    return (await this.#json<{ events: AuditEvent[] }>('GET', `/api/audit${qs}`)).events;
+  };
+  rotateMasterKey = () =>
+    this.#json<{ keyId: string; reencrypted: number }>('POST', '/api/admin/master-key/rotate', {});
+
   /** Log text; with `follow`, chunks keep coming until the server ends or `signal` aborts. */
   async *logs(
     app: string,
@@ -160,6 +263,7 @@ export function normalizeUrl(url: string): string {
 }
 
 const seg = (s: string): string => encodeURIComponent(s);
+const forUser = (user: string | undefined): string => (user ? `?user=${seg(user)}` : '');
 
 async function* textChunks(res: Response): AsyncGenerator<string> {
   if (!res.body) return;

@@ -8,10 +8,18 @@ import { run, runChecked } from '../exec/index.js';
 
 export const REMOTE = 'gantry';
 
-/** `https://host/git/NAME.git` → `NAME`. */
+/** Where Gantry's SSH git server listens unless configured otherwise (GANTRY_SSH_PORT). */
+export const DEFAULT_SSH_PORT = 2222;
+
+/** `https://host/git/NAME.git` or `ssh://git@host:2222/NAME.git` → `NAME`. */
 export function appFromRemoteUrl(url: string): string | undefined {
-  const m = /\/git\/([a-z][a-z0-9-]*)\.git\/?$/.exec(url.trim());
+  const m = /(?:^ssh:\/\/[^/]+\/|\/git\/)([a-z][a-z0-9-]*)\.git\/?$/.exec(url.trim());
   return m?.[1];
+}
+
+/** `ssh://git@HOST:PORT/NAME.git`, HOST being the Gantry server's. */
+export function sshRemoteUrl(serverUrl: string, app: string, port: number): string {
+  return `ssh://git@${new URL(serverUrl).hostname}:${port}/${app}.git`;
 }
 
 /** URL of the `gantry` remote, or undefined (no repo, no remote, no git). */

@@ -14,6 +14,11 @@ import { registerLogs } from './commands/logs.js';
 import { registerReleases } from './commands/releases.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerServer } from './commands/server.js';
+import { registerUsers } from './commands/users.js';
+import { registerTokens } from './commands/tokens.js';
+import { registerKeys } from './commands/keys.js';
+import { registerAccess } from './commands/access.js';
+import { registerAdmin } from './commands/admin.js';
 import { packageVersion } from '../version.js';
 
 export type { CliIo } from './io.js';
@@ -37,6 +42,11 @@ function buildProgram(ctx: Context): Command {
   registerReleases(program, ctx);
   registerDeploy(program, ctx);
   registerServer(program, ctx);
+  registerUsers(program, ctx);
+  registerTokens(program, ctx);
+  registerKeys(program, ctx);
+  registerAccess(program, ctx);
+  registerAdmin(program, ctx);
   return program;
 }
 

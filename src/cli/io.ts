@@ -75,3 +75,21 @@ export function ago(iso: string | undefined | null, now = Date.now()): string {
   if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
   return `${Math.floor(s / 86400)}d ago`;
 }
+
+/** When an ISO timestamp comes: `in 29d`, `expired`; `never` for null. */
+export function until(iso: string | undefined | null, now = Date.now()): string {
+  if (!iso) return 'never';
+  const s = Math.round((Date.parse(iso) - now) / 1000);
+  if (!Number.isFinite(s)) return iso;
+  if (s <= 0) return 'expired';
+  if (s < 3600) return `in ${Math.max(1, Math.floor(s / 60))}m`;
+  if (s < 86400) return `in ${Math.floor(s / 3600)}h`;
+  return `in ${Math.floor(s / 86400)}d`;
+}
+
+/** All of stdin as text (for `--password -` and the git credential helper). */
+export async function readAll(stdin: CliIo['stdin']): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of stdin) chunks.push(Buffer.from(c as Buffer | string));
+  return Buffer.concat(chunks).toString('utf8');
+}

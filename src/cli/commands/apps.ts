@@ -1,12 +1,29 @@
 /** apps, apps:create, apps:info, apps:destroy, git:remote. */
 import type { Command } from 'commander';
 import { appCommand, type AppOptions, type Context } from '../context.js';
-import { parseCredentialRequest, setCredentialHelper, setGantryRemote } from '../git.js';
+import {
+  DEFAULT_SSH_PORT,
+  parseCredentialRequest,
+  setCredentialHelper,
+  setGantryRemote,
+  sshRemoteUrl,
+} from '../git.js';
 import { loadCredentials } from '../credentials.js';
-import { ago, heading, json, keyValues, table } from '../io.js';
+import { parsePort } from '../args.js';
+import type { AppListEntry } from '../client.js';
+import { ago, heading, json, keyValues, readAll, table } from '../io.js';
 import { processRows, PROCESS_HEADERS } from './ps.js';
 
 const version = (v: number | null): string => (v === null ? '—' : `v${v}`);
+
+/** Owner and visibility lines of apps:info, when the server has access control. */
+function access(app: AppListEntry): [string, string][] {
+  if (app.visibility === undefined) return [];
+  return [
+    ['Owner', app.owner ?? '— (admins manage it)'],
+    ['Visibility', app.visibility],
+  ];
+}
 
 export function registerApps(program: Command, ctx: Context): void {
   program
@@ -18,12 +35,16 @@ export function registerApps(program: Command, ctx: Context): void {
       if (opts.json) return ctx.out(json(apps));
       if (apps.length === 0) return ctx.out('No apps yet. Create one with: gantry apps:create NAME\n');
       ctx.out(heading('Apps'));
-      ctx.out(
-        table(
-          apps.map((a) => [a.name, a.status, version(a.currentVersion), a.url]),
-          ['Name', 'Status', 'Release', 'URL'],
-        ),
-      );
+      // Servers with access control say whose each app is and what the caller may do with it.
+      const withAccess = apps.some((a) => a.access !== undefined);
+      const row = (a: AppListEntry): string[] =>
+        withAccess
+          ? [a.name, a.status, version(a.currentVersion), a.owner ?? '—', a.access ?? '', a.url]
+          : [a.name, a.status, version(a.currentVersion), a.url];
+      const headers = withAccess
+        ? ['Name', 'Status', 'Release', 'Owner', 'Access', 'URL']
+        : ['Name', 'Status', 'Release', 'URL'];
+      ctx.out(table(apps.map(row), headers));
     });
 
   program
@@ -65,6 +86,7 @@ export function registerApps(program: Command, ctx: Context): void {
           ['Framework', app.framework ?? '—'],
           ['Commit', app.commit?.slice(0, 12) ?? '—'],
           ['Formation', formation || '—'],
+          ...access(app),
           ['Created', `${app.createdAt} (${ago(app.createdAt)})`],
           ['Updated', `${app.updatedAt} (${ago(app.updatedAt)})`],
         ]),
@@ -96,17 +118,25 @@ export function registerApps(program: Command, ctx: Context): void {
       ctx.out(`Destroyed ${name}\n`);
     });
 
-  appCommand(
-    program,
-    'git:remote',
-    'add a "gantry" git remote for the app to the repo in this directory',
-  ).action(async (opts: AppOptions) => {
-    const app = await (await ctx.client()).getApp(await ctx.app(opts));
-    const what = await setGantryRemote(ctx.io.cwd, app.gitUrl);
-    await setCredentialHelper(ctx.io.cwd, app.gitUrl);
-    ctx.out(`${what === 'added' ? 'Added' : 'Updated'} git remote gantry → ${app.gitUrl}\n`);
-    ctx.out('Deploy with: git push gantry HEAD:main  (git uses your gantry login token)\n');
-  });
+  appCommand(program, 'git:remote', 'add a "gantry" git remote for the app to the repo in this directory')
+    .option('--ssh', 'push over SSH with your key (see gantry keys:add) instead of HTTPS')
+    .option('--ssh-port <port>', "the Gantry server's SSH port", String(DEFAULT_SSH_PORT))
+    .action(async (opts: AppOptions & { ssh?: boolean; sshPort: string }) => {
+      const port = parsePort('--ssh-port', opts.sshPort);
+      const client = await ctx.client();
+      const app = await client.getApp(await ctx.app(opts));
+      const url = opts.ssh ? sshRemoteUrl(client.url, app.name, port) : app.gitUrl;
+      const what = await setGantryRemote(ctx.io.cwd, url);
+      ctx.out(`${what === 'added' ? 'Added' : 'Updated'} git remote gantry → ${url}\n`);
+      if (opts.ssh) {
+        ctx.out(
+          'Deploy with: git push gantry HEAD:main  (git uses your SSH key; add it with gantry keys:add)\n',
+        );
+        return;
+      }
+      await setCredentialHelper(ctx.io.cwd, app.gitUrl);
+      ctx.out('Deploy with: git push gantry HEAD:main  (git uses your gantry login token)\n');
+    });
 
   program
     .command('git:credential', { hidden: true })
@@ -114,9 +144,7 @@ export function registerApps(program: Command, ctx: Context): void {
     .argument('<operation>', 'get, store or erase (only get answers)')
     .action(async (operation: string) => {
       if (operation !== 'get') return;
-      const chunks: Buffer[] = [];
-      for await (const c of ctx.io.stdin) chunks.push(Buffer.from(c as Buffer));
-      const req = parseCredentialRequest(Buffer.concat(chunks).toString('utf8'));
+      const req = parseCredentialRequest(await readAll(ctx.io.stdin));
       const creds = await loadCredentials(ctx.io.env);
       if (!creds.url || !creds.token || !req.protocol || !req.host) return;
       // Only ever hand the token to the server it was issued by.

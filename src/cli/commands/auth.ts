@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import { ApiClient } from '../client.js';
 import { loadCredentials, removeCredentials, saveCredentials } from '../credentials.js';
 import type { Context } from '../context.js';
-import { json, UsageError } from '../io.js';
+import { json, keyValues, until, UsageError } from '../io.js';
+import type { WhoAmI } from '../client.js';
 
 export function registerAuth(program: Command, ctx: Context): void {
   program
@@ -40,6 +41,23 @@ export function registerAuth(program: Command, ctx: Context): void {
     .action(async (opts: { json?: boolean }) => {
       const client = await ctx.client();
       const me = await client.whoami();
-      ctx.out(opts.json ? json(me) : `${me.username} (${me.role}) on ${client.url}\n`);
+      if (opts.json) return ctx.out(json(me));
+      ctx.out(`${me.username} (${me.role}) on ${client.url}\n`);
+      ctx.out(keyValues(whoamiDetails(me)));
     });
+}
+
+/** The lines under `NAME (ROLE) on URL`; only what the server told (older servers send less). */
+export function whoamiDetails(me: WhoAmI): [string, string][] {
+  const lines: [string, string][] = [];
+  if (me.email) lines.push(['Email', me.email]);
+  if (me.groups) lines.push(['Groups', me.groups.length > 0 ? me.groups.join(', ') : '—']);
+  if (me.token) {
+    const t = me.token;
+    const expires = t.expiresAt ? `expires ${until(t.expiresAt)}` : 'never expires';
+    lines.push(['Token', `${t.name ? `${t.name} ` : ''}(${t.id}), scope ${t.scope}, ${expires}`]);
+  } else if (me.via) {
+    lines.push(['Via', me.via]);
+  }
+  return lines;
 }
