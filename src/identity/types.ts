@@ -37,8 +37,8 @@ export interface Identity {
   via: 'session' | 'token' | 'password' | 'ssh';
   /** Set when via = token. */
   token?: { id: string; scope: TokenScope };
-  /** Set when via = session: the session id (hash) and its CSRF token. */
-  session?: { id: string; csrf: string };
+  /** Set when via = session: the session id (hash), its CSRF token and when it ends. */
+  session?: { id: string; csrf: string; expiresAt?: string };
 }
 
 /** An app's access settings, held in memory by the directory. */
@@ -213,8 +213,8 @@ export interface Directory {
     userId: string,
     info: { ip: string | null; userAgent: string | null; provider: string; ttlMs: number },
   ): Promise<{ cookie: string; identity: Identity; expiresAt: string }>;
-  /** Ends a session (logout). Unknown ids are ignored. */
-  endSession(sessionId: string): Promise<void>;
+  /** Ends a session (logout), audited as `by` when given. Unknown ids are ignored. */
+  endSession(sessionId: string, by?: Actor): Promise<void>;
 
   // ---- users and groups (admin) ------------------------------------------------------------------
   listUsers(): UserInfo[];
