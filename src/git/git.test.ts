@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { run, spawnProcess } from '../exec/index.js';
 import { GantryError, isGantryError } from '../errors/index.js';
 import { silentLogger } from '../log/index.js';
+import type { Identity } from '../identity/types.js';
 import { createGitService, gitPaths, ZERO_SHA, type GitService, type PushContext } from './index.js';
 import { HookServer } from './hook-server.js';
 
@@ -25,6 +26,13 @@ let server: Server;
 let base: string;
 const apps = new Set(['demo', 'fail', 'branches', 'big', 'clone', 'hang', 'tokens']);
 const calls: PushContext[] = [];
+/** bob is a valid user who may manage none of the apps. */
+const passwords: Record<string, string> = { alice: 's3cret', bob: 'b0b' };
+const authorizeCalls: string[] = [];
+
+function identity(username: string): Identity {
+  return { userId: `u-${username}`, username, email: null, role: 'developer', groups: [], via: 'password' };
+}
 let onPush: (ctx: PushContext) => Promise<void> = async () => undefined;
 
 function pktLine(s: string): string {
@@ -143,8 +151,13 @@ before(async () => {
     dataDir,
     maxPushBytes: LIMIT,
     logger: silentLogger,
-    authenticate: async (u, p) => (u === 'alice' && p === 's3cret' ? 'alice' : undefined),
+    authenticate: async (u, p) =>
+      passwords[u] !== undefined && passwords[u] === p ? identity(u) : undefined,
     appExists: async (name) => apps.has(name),
+    authorize: (id, app, op) => {
+      authorizeCalls.push(`${id.username} ${op} ${app}`);
+      return id.username === 'alice';
+    },
     onPush: (ctx) => {
       calls.push(ctx);
       return onPush(ctx);
@@ -190,6 +203,8 @@ describe('git push over HTTP', { timeout: 60_000 }, () => {
     const ctx = calls[0]!;
     assert.equal(ctx.app, 'demo');
     assert.equal(ctx.user, 'alice');
+    assert.equal(ctx.identity.username, 'alice');
+    assert.equal(ctx.ip, '127.0.0.1');
     assert.deepEqual(ctx.update, { ref: 'refs/heads/main', oldSha: ZERO_SHA, newSha: sha });
     assert.ok(ctx.gitEnv.GIT_QUARANTINE_PATH?.startsWith(ctx.repoPath + '/objects/'));
     assert.deepEqual(exported, ['app.py', 'lib']);
@@ -323,8 +338,35 @@ describe('git push over HTTP', { timeout: 60_000 }, () => {
     const { dir } = await workRepo('unknown', { 'a.txt': 'x' });
     const r = await git(dir, 'push', url('nope'), 'HEAD:main');
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /app nope does not exist: create it with `gantry apps:create nope`/);
+    assert.match(r.stderr, /remote: app not found: nope .*`gantry apps:create nope`/);
     assert.equal(existsSync(join(dataDir, 'repos', 'nope.git')), false);
+  });
+
+  test('a user who may not manage the app gets the same answer as for an unknown app', async () => {
+    const { dir } = await workRepo('forbidden', { 'a.txt': 'x' });
+    calls.length = 0;
+    authorizeCalls.length = 0;
+    const before = await bareRef('demo');
+    const push = await git(dir, 'push', url('demo', 'bob:b0b'), '+HEAD:main');
+    assert.notEqual(push.code, 0);
+    assert.match(push.stderr, /remote: app not found: demo /);
+    const unknown = await git(dir, 'push', url('nope', 'bob:b0b'), '+HEAD:main');
+    assert.equal(
+      unknown.stderr.replace(/nope/g, 'X').replace(/127\.0\.0\.1:\d+/g, 'H'),
+      push.stderr.replace(/demo/g, 'X').replace(/127\.0\.0\.1:\d+/g, 'H'),
+      'an existing app must not be told apart from an unknown one',
+    );
+    const clone = await git(root, 'clone', '-q', url('demo', 'bob:b0b'), join(root, 'bob-clone'));
+    assert.notEqual(clone.code, 0);
+    assert.match(clone.stderr, /app not found: demo/);
+    assert.ok(authorizeCalls.includes('bob push demo'));
+    assert.ok(authorizeCalls.includes('bob fetch demo'));
+    const refs = await httpGet('/git/demo.git/info/refs?service=git-upload-pack', {
+      authorization: `Basic ${Buffer.from('bob:b0b').toString('base64')}`,
+    });
+    assert.equal(refs.status, 404);
+    assert.equal(calls.length, 0);
+    assert.equal(await bareRef('demo'), before);
   });
 
   test('hostile app names in the URL run nothing', async () => {
@@ -451,6 +493,8 @@ describe('the pre-receive hook', { timeout: 30_000 }, () => {
       const token = hooks.register({
         app: 'demo',
         user: 'alice',
+        identity: identity('alice'),
+        ip: null,
         repoPath,
         signal: new AbortController().signal,
         finished: Promise.resolve(),

@@ -2,28 +2,31 @@
  * The server end of the pre-receive hook: a Unix socket (0600, in a 0700 dir)
  * where hooks started by our own receive-pack processes report the pushed
  * refs. A push is only accepted if the hook presents the random token we gave
- * to that receive-pack, so pushes that did not come through Gantry's HTTP
- * endpoint (say, a local `git push /path/to/repo`) are refused.
+ * to that receive-pack, so pushes that did not come through Gantry's HTTP or
+ * SSH endpoint (say, a local `git push /path/to/repo`) are refused.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { mkdir, rm, chmod } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { Identity } from '../identity/types.js';
 import type { Logger } from '../log/index.js';
 import { GantryError, isGantryError } from '../errors/index.js';
 import type { PushContext, PushUpdate } from './types.js';
 import { HOOK_ENV_KEYS, type HookReply, type HookRequest } from './hook-script.js';
 import { DEPLOY_REFS, ZERO_SHA, isDeployRef, validateRef, validateSha } from './validate.js';
 
-/** One receive-pack run started by the HTTP handler. */
+/** One receive-pack run started by the HTTP or SSH side. */
 export interface PushSession {
   app: string;
   user: string;
+  identity: Identity;
+  ip: string | null;
   repoPath: string;
   signal: AbortSignal;
   /** Resolves when receive-pack exits. */
   finished: Promise<void>;
-  /** Set once the hook accepted the update (for the HTTP side's post-push bookkeeping). */
+  /** Set once the hook accepted the update (for post-push bookkeeping: HEAD follows the deployed branch). */
   accepted?: PushUpdate;
 }
 
@@ -136,6 +139,8 @@ export class HookServer {
       await this.#onPush({
         app: session.app,
         user: session.user,
+        identity: session.identity,
+        ip: session.ip,
         repoPath: session.repoPath,
         update,
         gitEnv,

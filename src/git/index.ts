@@ -1,8 +1,10 @@
 /**
- * git over HTTP: `git push http://HOST/git/NAME.git main` with basic auth.
- * The push is held in git's pre-receive hook while `onPush` deploys; build
- * output streams back as `remote:` lines, and a failed deploy rejects the push
- * so the ref is never updated.
+ * git push and clone/fetch: over HTTP (`git push http://HOST/git/NAME.git
+ * main` with basic auth, served by `handle`) and over any bidirectional stream
+ * (`receivePack` / `uploadPack`, used by the SSH server). The push is held in
+ * git's pre-receive hook while `onPush` deploys; build output streams back as
+ * `remote:` lines, and a failed deploy rejects the push so the ref is never
+ * updated.
  */
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,9 +12,18 @@ import type { GitService, GitServiceOptions } from './types.js';
 import { HookServer } from './hook-server.js';
 import { hookScript } from './hook-script.js';
 import { createGitHttpHandler } from './http.js';
+import type { GitDeps } from './pack.js';
+import { runGitStream } from './stream.js';
 import { ensureRepo, exportCommit, removeRepo, repoPathFor } from './repo.js';
 
-export type { GitService, GitServiceOptions, PushContext, PushUpdate } from './types.js';
+export type {
+  GitOp,
+  GitService,
+  GitServiceOptions,
+  GitStreamRequest,
+  PushContext,
+  PushUpdate,
+} from './types.js';
 export {
   DEPLOY_REFS,
   ZERO_SHA,
@@ -39,14 +50,16 @@ export function createGitService(opts: GitServiceOptions): GitService {
   const hooks = new HookServer({ socketPath: paths.socketPath, logger: opts.logger, onPush: opts.onPush });
   const ensure = (app: string): Promise<string> =>
     ensureRepo({ dataDir: opts.dataDir, app, hooksDir: paths.hooksDir, maxPushBytes: opts.maxPushBytes });
-  const handle = createGitHttpHandler({
+  const deps: GitDeps = {
     opts,
     hooks,
     repoPathFor: (app) => repoPathFor(opts.dataDir, app),
     ensureRepo: ensure,
-  });
+  };
   return {
-    handle,
+    handle: createGitHttpHandler(deps),
+    receivePack: (req) => runGitStream(deps, 'git-receive-pack', req),
+    uploadPack: (req) => runGitStream(deps, 'git-upload-pack', req),
     ensureRepo: ensure,
     removeRepo: (app) => removeRepo({ dataDir: opts.dataDir, app }),
     exportCommit,

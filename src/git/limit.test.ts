@@ -27,9 +27,12 @@ before(async () => {
     authenticate: async (u, p) => {
       checks++;
       await sleep(100);
-      return u === 'alice' && p === 's3cret' ? 'alice' : undefined;
+      return u === 'alice' && p === 's3cret'
+        ? { userId: 'u1', username: 'alice', email: null, role: 'developer', groups: [], via: 'password' }
+        : undefined;
     },
     appExists: async (name) => name === 'demo',
+    authorize: () => true,
     onPush: async () => undefined,
   });
   await svc.start();

@@ -6,7 +6,6 @@ import type { ServerResponse } from 'node:http';
 import type { ChildProcess } from 'node:child_process';
 import { isGantryError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
-import type { GitService } from './validate.js';
 
 export const NO_CACHE = {
   'cache-control': 'no-cache, max-age=0, must-revalidate',
@@ -40,15 +39,6 @@ export function sendError(res: ServerResponse, e: unknown, log: Logger): void {
   }
   log.error({ err: e }, 'git request failed');
   sendText(res, 500, 'internal error (see the server log)');
-}
-
-export function serviceArgv(service: GitService, repoPath: string, advertise: boolean): string[] {
-  const args = [service.slice(4), '--stateless-rpc'];
-  if (advertise) args.push('--advertise-refs');
-  if (service === 'git-upload-pack') args.push('--strict');
-  // repoPath is built from a validated app name and is absolute; `--` keeps it an operand anyway.
-  args.push('--', repoPath);
-  return args;
 }
 
 /**

@@ -16,16 +16,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { run, spawnProcess } from '../exec/index.js';
-import type { Logger } from '../log/index.js';
+import type { Identity } from '../identity/types.js';
 import type { GitServiceOptions } from './types.js';
-import type { HookServer, PushSession } from './hook-server.js';
-import { gitBaseEnv } from './repo.js';
-import { sendText, serviceArgv, streamChild } from './respond.js';
+import type { HookServer } from './hook-server.js';
+import { startGit } from './pack.js';
+import { sendText, streamChild } from './respond.js';
 import type { GitService } from './validate.js';
 
 /** Room for the ref-update commands and pipe buffers on top of the pack, which receive.maxInputSize bounds. */
-const SLACK_BYTES = 1024 * 1024;
+export const SLACK_BYTES = 1024 * 1024;
 /** How long an oversized upload is still drained after git has answered (nginx's lingering_time). */
 const LINGER_MS = 30_000;
 
@@ -37,7 +36,8 @@ export interface RpcRequest {
   service: GitService;
   repoPath: string;
   env: Record<string, string>;
-  user: string;
+  identity: Identity;
+  ip: string | null;
   app: string;
 }
 
@@ -53,37 +53,21 @@ export function rpc(o: RpcRequest): void {
   const limit = opts.maxPushBytes + SLACK_BYTES;
   const tooLarge = `push rejected: it is larger than the limit of ${formatBytes(opts.maxPushBytes)}`;
 
-  const controller = new AbortController();
-  let exited!: () => void;
-  const finished = new Promise<void>((resolve) => (exited = resolve));
-  const session: PushSession = {
+  const git = startGit({
+    hooks,
+    logger: log,
+    service,
+    stateless: true,
     app: o.app,
-    user: o.user,
+    identity: o.identity,
+    ip: o.ip,
     repoPath: o.repoPath,
-    signal: controller.signal,
-    finished,
-  };
-  const token = service === 'git-receive-pack' ? hooks.register(session) : undefined;
-  const env = token
-    ? {
-        ...o.env,
-        GANTRY_PUSH_TOKEN: token,
-        GIT_COMMITTER_NAME: o.user,
-        GIT_COMMITTER_EMAIL: `${o.user}@gantry`,
-      }
-    : o.env;
-  const child = spawnProcess('git', serviceArgv(service, o.repoPath, false), {
-    env,
-    stdio: ['pipe', 'pipe', 'pipe'],
+    env: o.env,
   });
+  const { child, stop } = git;
 
   let takenOver = false;
   const body: Readable = gzip ? req.pipe(createGunzip()) : req;
-  // SIGTERM, not SIGKILL: git removes its quarantine directory on the way out.
-  const stop = (): void => {
-    controller.abort();
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-  };
   const fail = (status: number, message: string): void => {
     if (takenOver) return;
     takenOver = true;
@@ -105,14 +89,7 @@ export function rpc(o: RpcRequest): void {
     contentType: `application/x-${service}-result`,
     log,
     takenOver: () => takenOver,
-    onExit: async (code) => {
-      exited();
-      if (token) hooks.unregister(token);
-      if (code !== 0) controller.abort();
-      // Point HEAD at the branch that was deployed, so a clone checks it out.
-      const ref = session.accepted?.ref;
-      if (code === 0 && ref) await setHead(o.repoPath, ref, log);
-    },
+    onExit: (code) => git.finish(code),
   });
   res.on('close', () => {
     if (!res.writableFinished) stop();
@@ -160,11 +137,6 @@ export function rpc(o: RpcRequest): void {
   body.on('end', () => {
     if (!stdin.destroyed) stdin.end();
   });
-}
-
-async function setHead(repoPath: string, ref: string, log: Logger): Promise<void> {
-  const r = await run('git', ['symbolic-ref', 'HEAD', ref], { env: { ...gitBaseEnv(), GIT_DIR: repoPath } });
-  if (r.code !== 0) log.warn({ repoPath, ref, stderr: r.stderr }, 'cannot update HEAD');
 }
 
 export function formatBytes(n: number): string {
