@@ -8,44 +8,58 @@ import { pino } from 'pino';
 import * as tar from 'tar';
 import type { FastifyInstance } from 'fastify';
 import { silentLogger } from '../log/index.js';
+import { LoginLimiter } from '../auth/rate-limit.js';
 import { buildApi, PUBLIC_ROUTES, type BuildApiOptions } from './index.js';
 import { FakePlatform, FAKE_PASSWORD } from './fake-platform.js';
+import { routesOf, testIdentity, type TestIdentity } from './testing.js';
 import type { OutputSink, ReleaseInfo } from './platform.js';
 
+interface TestApi {
+  app: FastifyInstance;
+  platform: FakePlatform;
+  identity: TestIdentity;
+  auth: Record<string, string>;
+  /** Creates an app owned by admin, as POST /api/apps would. */
+  createApp(name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
 async function makeApi(
-  platform = new FakePlatform(),
+  make: (records: TestIdentity['records']) => FakePlatform = (records) => new FakePlatform({ records }),
   extra: Partial<BuildApiOptions> = {},
-): Promise<{ app: FastifyInstance; platform: FakePlatform; auth: Record<string, string> }> {
+  limiter?: LoginLimiter,
+): Promise<TestApi> {
+  const identity = await testIdentity({ limiter });
+  const platform = make(identity.records);
   const app = await buildApi({
     platform,
+    ...identity.options,
     logger: silentLogger,
     version: '9.8.7',
     publicUrl: 'http://gantry.test',
     ...extra,
   });
-  const token = await platform.createToken({ id: 'u1', username: 'admin', role: 'admin', email: null }, 't');
+  const token = await identity.token('admin');
   platform.calls.length = 0;
-  return { app, platform, auth: { authorization: `Bearer ${token}` } };
+  const adminId = identity.directory.getUser('admin')!.id;
+  return {
+    app,
+    platform,
+    identity,
+    auth: { authorization: `Bearer ${token}` },
+    async createApp(name) {
+      await platform.createApp(name, adminId);
+      identity.directory.appCreated(name, 'admin');
+    },
+    async close() {
+      await app.close();
+      await identity.close();
+    },
+  };
 }
 
-/** Every route as `METHOD /path`, parsed from Fastify's own route tree (so nothing can hide). */
-function routesOf(app: FastifyInstance): string[] {
-  const tree = app.printRoutes({ commonPrefix: false });
-  const stack: string[] = [];
-  const out: string[] = [];
-  for (const line of tree.split('\n')) {
-    const at = line.search(/[├└]── /);
-    if (at < 0) continue;
-    const depth = at / 4;
-    const m = /^(\S+)(?: \(([^)]*)\))?$/.exec(line.slice(at + 4).trim());
-    assert.ok(m, `cannot parse route tree line: ${line}`);
-    stack.length = depth;
-    const path = (stack[depth - 1] ?? '') + m[1];
-    stack.push(path);
-    for (const method of m[2]?.split(', ') ?? []) out.push(`${method} ${path}`);
-  }
-  return out;
-}
+/** Sign-in pages: outside /api, public, not in the OpenAPI document. */
+const PAGES = ['GET /login', 'POST /login', 'POST /logout'];
 
 const fillParams = (path: string): string => path.replace(':app', 'demo').replace(':id', 'b1');
 
@@ -68,11 +82,13 @@ async function targz(files: Record<string, string>): Promise<Buffer> {
 
 void describe('auth hook', () => {
   let app: FastifyInstance;
+  let t: TestApi;
   void before(async () => {
-    ({ app } = await makeApi(undefined, { statusPage: async () => '<h1>ok</h1>' }));
+    t = await makeApi(undefined, { statusPage: async () => '<h1>ok</h1>' });
+    app = t.app;
     await app.ready();
   });
-  void after(() => app.close());
+  void after(() => t.close());
 
   void test('every route except the public ones answers 401 without a valid token', async () => {
     const routes = routesOf(app);
@@ -87,13 +103,14 @@ void describe('auth hook', () => {
           headers: authorization ? { authorization } : {},
         });
         if (r.statusCode !== 401) {
+          assert.ok(r.statusCode < 500, `${route}: ${r.statusCode} ${r.body}`);
           open.push(route);
           break;
         }
         if (method !== 'HEAD') assert.equal(r.json().error.code, 'GANTRY_UNAUTHORIZED', route);
       }
     }
-    const expected = [...PUBLIC_ROUTES, 'GET /'].flatMap((r) =>
+    const expected = [...PUBLIC_ROUTES, ...PAGES, 'GET /'].flatMap((r) =>
       r.startsWith('GET') ? [r, r.replace('GET', 'HEAD')] : [r],
     );
     assert.deepEqual(open.sort(), expected.sort());
@@ -122,14 +139,14 @@ void describe('auth hook', () => {
     assert.equal(r.statusCode, 200);
     const doc = r.json();
     assert.match(doc.openapi, /^3\./);
-    const routes = routesOf(app).filter((x) => !x.startsWith('HEAD') && x !== 'GET /');
+    const routes = routesOf(app).filter((x) => !x.startsWith('HEAD') && x !== 'GET /' && !PAGES.includes(x));
     for (const route of routes) {
       const [method, path] = route.split(' ') as [string, string];
       const op = doc.paths[path.replace(/:(\w+)/g, '{$1}')]?.[method.toLowerCase()];
       assert.ok(op, `${route} missing from OpenAPI`);
       assert.ok(op.responses, `${route} has no responses`);
       const isPublic = (PUBLIC_ROUTES as readonly string[]).includes(route);
-      assert.deepEqual(op.security ?? doc.security, isPublic ? [] : [{ bearer: [] }], route);
+      assert.deepEqual(op.security ?? doc.security, isPublic ? [] : [{ bearer: [] }, { session: [] }], route);
     }
   });
 });
@@ -138,10 +155,13 @@ void describe('routes', () => {
   let app: FastifyInstance;
   let platform: FakePlatform;
   let auth: Record<string, string>;
+  let t: TestApi;
   void before(async () => {
-    ({ app, platform, auth } = await makeApi(undefined, { maxLoginFailures: 3, maxUploadBytes: 64 * 1024 }));
+    const limiter = new LoginLimiter({ maxFailuresPerAddress: 3, maxFailuresPerUsername: 6 });
+    t = await makeApi(undefined, { maxUploadBytes: 64 * 1024 }, limiter);
+    ({ app, platform, auth } = t);
   });
-  void after(() => app.close());
+  void after(() => t.close());
 
   void test('health is public and tells the version', async () => {
     const r = await app.inject({ url: '/api/health' });
@@ -159,10 +179,12 @@ void describe('routes', () => {
     assert.equal(ok.statusCode, 200);
     const { token, username } = ok.json();
     assert.equal(username, 'admin');
-    assert.deepEqual(platform.calls.at(-1), { method: 'createToken', args: ['admin', 'laptop'] });
     const me = await app.inject({ url: '/api/whoami', headers: { authorization: `Bearer ${token}` } });
     assert.equal(me.json().username, 'admin');
     assert.equal(me.json().role, 'admin');
+    assert.equal(me.json().via, 'token');
+    assert.equal(me.json().token.name, 'laptop');
+    assert.equal(me.json().token.scope, 'full');
 
     const bad = (username: string, remoteAddress = '10.0.0.2') =>
       app.inject({ method: 'POST', url: '/api/login', payload: { username, password: 'x' }, remoteAddress });
@@ -231,8 +253,15 @@ void describe('routes', () => {
 
     const list = await app.inject({ url: '/api/apps', headers: auth });
     assert.deepEqual(
-      list.json().apps.map((a: { name: string }) => a.name),
-      ['demo'],
+      list
+        .json()
+        .apps.map((a: { name: string; owner: string; visibility: string; access: string }) => [
+          a.name,
+          a.owner,
+          a.visibility,
+          a.access,
+        ]),
+      [['demo', 'admin', 'restricted', 'own']],
     );
     assert.equal((await app.inject({ url: '/api/apps/demo', headers: auth })).json().name, 'demo');
     const missing = await app.inject({ url: '/api/apps/ghost', headers: auth });
@@ -418,7 +447,8 @@ void describe('errors', () => {
         },
       }),
     );
-    const { app, auth } = await makeApi(new Broken(), { logger });
+    const t = await makeApi(() => new Broken(), { logger });
+    const { app, auth } = t;
     const r = await app.inject({ url: '/api/apps', headers: auth });
     assert.equal(r.statusCode, 500);
     assert.deepEqual(r.json(), { error: { code: 'GANTRY_INTERNAL', message: 'internal server error' } });
@@ -426,7 +456,7 @@ void describe('errors', () => {
       logged.some((l) => l.includes('10.1.2.3')),
       'the real error is logged',
     );
-    await app.close();
+    await t.close();
   });
 });
 
@@ -435,6 +465,7 @@ void describe('streaming over a real socket', () => {
   let platform: FakePlatform;
   let auth: Record<string, string>;
   let base: string;
+  let t: TestApi;
   let release: () => void = () => {};
 
   class SlowDeploy extends FakePlatform {
@@ -455,15 +486,16 @@ void describe('streaming over a real socket', () => {
   }
 
   void before(async () => {
-    ({ app, platform, auth } = await makeApi(new SlowDeploy()));
-    await platform.createApp('demo');
+    t = await makeApi(() => new SlowDeploy());
+    ({ app, platform, auth } = t);
+    await t.createApp('demo');
     base = await app.listen({ host: '127.0.0.1', port: 0 });
   });
   void after(async () => {
     // undici opens a spare connection after an aborted fetch; it never sends a request,
     // so Fastify's close (which only ends idle connections) would wait for headersTimeout.
     app.server.closeAllConnections();
-    await app.close();
+    await t.close();
   });
 
   async function readUntil(
@@ -499,7 +531,7 @@ void describe('streaming over a real socket', () => {
   });
 
   void test('logs follow answers at once even when the app has not logged anything yet', async () => {
-    await platform.createApp('quiet');
+    await t.createApp('quiet');
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), 3000);
     const res = await fetch(`${base}/api/apps/quiet/logs?follow=1`, { headers: auth, signal: abort.signal });

@@ -1,7 +1,9 @@
 /**
  * An in-memory Platform for the API and CLI tests: real behaviour (apps,
- * config, releases, tokens, logs, untarring deploys) without a database or
- * processes. It records every call so tests can assert what reached it.
+ * config, releases, logs, untarring deploys) without processes. It records
+ * every call so tests can assert what reached it. Given `records`, it also
+ * writes the apps rows (with their owner), so the identity directory's grants
+ * on them work as in production.
  */
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +13,8 @@ import type { Readable } from 'node:stream';
 import * as tar from 'tar';
 import { GantryError } from '../errors/index.js';
 import type { LogLine, ProcessStatus } from '../runtime/types.js';
-import type { AppInfo, BuildInfo, OutputSink, Platform, ReleaseInfo, User } from './platform.js';
+import type { AppRecords } from '../apps/records.js';
+import type { AppInfo, BuildInfo, OutputSink, Platform, ReleaseInfo } from './platform.js';
 
 interface FakeApp {
   info: AppInfo;
@@ -20,7 +23,7 @@ interface FakeApp {
   builds: (BuildInfo & { log: string })[];
 }
 
-export const FAKE_ADMIN: User = { id: 'u1', username: 'admin', role: 'admin', email: null };
+/** The admin's password in test directories (see testIdentity in ./testing.ts). */
 export const FAKE_PASSWORD = 'correct horse';
 
 async function listFiles(dir: string, root = dir): Promise<string[]> {
@@ -35,13 +38,16 @@ async function listFiles(dir: string, root = dir): Promise<string[]> {
 
 export class FakePlatform implements Platform {
   readonly calls: { method: string; args: unknown[] }[] = [];
-  readonly tokens = new Map<string, User>();
   /** Files of the last deployed tarball, relative paths, sorted. */
   lastDeployFiles: string[] = [];
   readonly #apps = new Map<string, FakeApp>();
   readonly #logs: LogLine[] = [];
   readonly #followers = new Set<(l: LogLine) => void>();
-  #nextToken = 1;
+  readonly #records: AppRecords | undefined;
+
+  constructor(opts: { records?: AppRecords } = {}) {
+    this.#records = opts.records;
+  }
 
   #record(method: string, ...args: unknown[]): void {
     this.calls.push({ method, args });
@@ -51,20 +57,6 @@ export class FakePlatform implements Platform {
     const a = this.#apps.get(name);
     if (!a) throw new GantryError('GANTRY_APP_NOT_FOUND', `app ${name} not found`);
     return a;
-  }
-
-  async verifyPassword(username: string, password: string): Promise<User | undefined> {
-    this.#record('verifyPassword', username);
-    return username === FAKE_ADMIN.username && password === FAKE_PASSWORD ? FAKE_ADMIN : undefined;
-  }
-  async createToken(user: User, name: string): Promise<string> {
-    this.#record('createToken', user.username, name);
-    const token = `tok-${this.#nextToken++}`;
-    this.tokens.set(token, user);
-    return token;
-  }
-  async authenticateToken(token: string): Promise<User | undefined> {
-    return this.tokens.get(token);
   }
 
   async listApps() {
@@ -77,11 +69,12 @@ export class FakePlatform implements Platform {
       updatedAt: info.updatedAt,
     }));
   }
-  async createApp(name: string): Promise<AppInfo> {
+  async createApp(name: string, ownerId: string | null = null): Promise<AppInfo> {
     this.#record('createApp', name);
     if (name.length > 30)
       throw new GantryError('GANTRY_INVALID_APP_NAME', 'app names have at most 30 characters');
     if (this.#apps.has(name)) throw new GantryError('GANTRY_APP_EXISTS', `app ${name} already exists`);
+    await this.#records?.create(name, ownerId);
     const now = new Date().toISOString();
     const info: AppInfo = {
       name,
@@ -107,6 +100,8 @@ export class FakePlatform implements Platform {
   async destroyApp(name: string): Promise<void> {
     this.#record('destroyApp', name);
     this.#app(name);
+    const row = await this.#records?.find(name);
+    if (row) await this.#records!.destroy(row.id);
     this.#apps.delete(name);
   }
 

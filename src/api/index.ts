@@ -8,12 +8,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServ
 import swagger from '@fastify/swagger';
 import { Type } from '@sinclair/typebox';
 import type { Logger } from '../log/index.js';
+import type { Directory } from '../identity/types.js';
 import type { Platform } from './platform.js';
-import type { LoginLimiter } from '../auth/rate-limit.js';
 import { installAuthHook } from './auth-hook.js';
 import { installErrorHandling } from './errors.js';
 import { ErrorBody, errorResponses } from './schemas.js';
-import type { TypeBoxTypeProvider } from './types.js';
+import type { PasswordLogin, ProviderListing, TypeBoxTypeProvider } from './types.js';
 import { authRoutes } from './routes/auth.js';
 import { appsRoutes } from './routes/apps.js';
 import { configRoutes } from './routes/config.js';
@@ -22,39 +22,75 @@ import { logsRoutes } from './routes/logs.js';
 import { releasesRoutes } from './routes/releases.js';
 import { buildsRoutes } from './routes/builds.js';
 import { deployRoutes } from './routes/deploy.js';
+import { usersRoutes } from './routes/users.js';
+import { credentialsRoutes } from './routes/credentials.js';
+import { sharingRoutes } from './routes/sharing.js';
+import { adminRoutes } from './routes/admin.js';
+import { sessionRoutes, ssoLoginCompleter, type SessionSettings } from './routes/session.js';
 
 export type { Platform, User, AppSummary, AppInfo, ReleaseInfo, BuildInfo, OutputSink } from './platform.js';
+export type {
+  RouteAccess,
+  PasswordLogin,
+  PasswordLoginResult,
+  ProviderListing,
+  CompleteSsoLogin,
+} from './types.js';
 export { formatLogLine } from './routes/logs.js';
 export { DEPLOY_OK, DEPLOY_FAILED, TARBALL_TYPES } from './routes/deploy.js';
 export { configKeyProblem } from './routes/config.js';
 export { PROCESS_TYPE } from './routes/ps.js';
 export { isApiPath, bearerToken } from './auth-hook.js';
+export { ssoLoginCompleter, startSession, type SessionSettings } from './routes/session.js';
+export { renderLoginPage, escapeHtml, securePageHeaders } from './login-page.js';
 export type { ErrorReply } from './errors.js';
 
-/** Routes reachable without a token. Everything else under /api needs one. */
-export const PUBLIC_ROUTES = ['GET /api/health', 'GET /api/openapi.json', 'POST /api/login'] as const;
+/** Routes reachable without credentials (besides the sign-in pages and what `extraRoutes` adds). */
+export const PUBLIC_ROUTES = [
+  'GET /api/health',
+  'GET /api/openapi.json',
+  'POST /api/login',
+  'GET /api/auth/providers',
+] as const;
 
 export interface BuildApiOptions {
+  /** App operations (records, deploys, processes, logs). */
   platform: Platform;
+  /** Users, groups, tokens, sessions, keys, app access, audit: every per-request check reads it. */
+  directory: Directory;
+  /** Password logins (local users, then LDAP providers), rate limited: the LoginService. */
+  login: PasswordLogin;
   logger: Logger;
   version: string;
-  /** Public base URL of this server (listed as the OpenAPI server). */
+  /** Public base URL of this server (the OpenAPI server; cookie-authenticated writes must come from its origin). */
   publicUrl: string;
+  /** Session cookie name: sessionCookieName(publicUrl) from src/identity/cookies.ts. */
+  cookieName: string;
+  /** Set the Secure flag on the session cookie (publicUrl is https). */
+  secureCookies: boolean;
+  /** Browser session lifetime. */
+  sessionTtlMs: number;
+  /** SSO providers, for the sign-in page and GET /api/auth/providers. */
+  providers?: readonly ProviderListing[];
+  /** JWKS of the Gantry-Identity signing keys, served at GET /.well-known/jwks.json. */
+  jwks?: () => object;
+  /** Re-encrypts all secrets under a new master key (POST /api/admin/master-key/rotate); audited here, not there. */
+  rotateMasterKey?: () => Promise<{ keyId: string; reencrypted: number }>;
+  /**
+   * Registers more routes (the SSO plugin's /auth/NAME/…) after the API's own.
+   * Each must declare `config.access`; `app.completeSsoLogin` finishes a login.
+   */
+  extraRoutes?: (app: FastifyInstance) => Promise<void>;
   /** HTML for `GET /` (a small status/landing page), if the server has one. */
   statusPage?: () => Promise<string>;
   /** Passed to Fastify: lets the caller own the HTTP server (one port for API, git and router). */
   serverFactory?: FastifyServerFactory;
   /** Largest deploy upload in bytes (default 512 MiB). */
   maxUploadBytes?: number;
-  /** Password-guessing limiter, shared with git basic auth (one per server). */
-  loginLimiter?: LoginLimiter;
-  /** Without `loginLimiter`: failed logins per client address per window before 429 (default 10 per 15 minutes). */
-  maxLoginFailures?: number;
-  loginWindowMs?: number;
 }
 
 export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> {
-  const { platform, logger } = opts;
+  const { platform, directory, logger } = opts;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     ...(opts.serverFactory ? { serverFactory: opts.serverFactory } : {}),
@@ -62,9 +98,17 @@ export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> 
     bodyLimit: 1024 * 1024,
   });
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
+  const providers = opts.providers ?? [];
+  const session: SessionSettings = {
+    directory,
+    cookieName: opts.cookieName,
+    secureCookies: opts.secureCookies,
+    sessionTtlMs: opts.sessionTtlMs,
+  };
 
   installErrorHandling(app);
-  installAuthHook(app, platform);
+  installAuthHook(app, { directory, cookieName: opts.cookieName, publicUrl: opts.publicUrl });
+  app.decorate('completeSsoLogin', ssoLoginCompleter(session));
   app.addSchema(ErrorBody);
 
   // Registered before the routes: swagger collects them with an onRoute hook.
@@ -75,11 +119,17 @@ export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> 
         title: 'Gantry API',
         version: opts.version,
         description:
-          'Deploy, run and manage data apps. Authenticate with `Authorization: Bearer TOKEN` (POST /api/login).',
+          'Deploy, run and manage data apps. Authenticate with `Authorization: Bearer TOKEN` (POST /api/login, ' +
+          'or POST /api/tokens). Browsers use the session cookie and send X-CSRF-Token (GET /api/session) on writes.',
       },
       servers: [{ url: opts.publicUrl }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          session: { type: 'apiKey', in: 'cookie', name: opts.cookieName },
+        },
+      },
+      security: [{ bearer: [] }, { session: [] }],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
   });
@@ -87,7 +137,7 @@ export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> 
   typed.get(
     '/api/health',
     {
-      config: { public: true },
+      config: { access: 'public' },
       schema: {
         summary: 'Liveness and version',
         tags: ['meta'],
@@ -101,7 +151,7 @@ export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> 
   app.get(
     '/api/openapi.json',
     {
-      config: { public: true },
+      config: { access: 'public' },
       schema: {
         summary: 'This document (OpenAPI 3.1)',
         tags: ['meta'],
@@ -114,18 +164,22 @@ export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> 
 
   if (opts.statusPage) {
     const render = opts.statusPage;
-    app.get('/', { schema: { hide: true }, config: { public: true } }, async (_request, reply) =>
+    app.get('/', { schema: { hide: true }, config: { access: 'public' } }, async (_request, reply) =>
       reply.type('text/html; charset=utf-8').send(await render()),
     );
   }
 
-  const base = { platform, logger, prefix: '/api' };
-  await app.register(authRoutes, {
-    ...base,
-    loginLimiter: opts.loginLimiter,
-    maxLoginFailures: opts.maxLoginFailures,
-    loginWindowMs: opts.loginWindowMs,
-  });
+  if (opts.jwks) {
+    const jwks = opts.jwks;
+    app.get(
+      '/.well-known/jwks.json',
+      { schema: { hide: true }, config: { access: 'public' } },
+      async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(jwks()),
+    );
+  }
+
+  const base = { platform, directory, logger, prefix: '/api' };
+  await app.register(authRoutes, { ...base, login: opts.login, providers });
   await app.register(appsRoutes, base);
   await app.register(configRoutes, base);
   await app.register(psRoutes, base);
@@ -133,6 +187,19 @@ export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> 
   await app.register(releasesRoutes, base);
   await app.register(buildsRoutes, base);
   await app.register(deployRoutes, { ...base, maxUploadBytes: opts.maxUploadBytes });
+  await app.register(usersRoutes, base);
+  await app.register(credentialsRoutes, base);
+  await app.register(sharingRoutes, base);
+  await app.register(adminRoutes, { ...base, rotateMasterKey: opts.rotateMasterKey });
+  await app.register(sessionRoutes, {
+    ...session,
+    platform,
+    logger,
+    login: opts.login,
+    providers,
+    origin: new URL(opts.publicUrl).origin,
+  });
+  if (opts.extraRoutes) await opts.extraRoutes(app);
 
   return app;
 }

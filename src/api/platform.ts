@@ -1,11 +1,13 @@
 /**
  * The control-plane operations the API exposes. The API layer validates
- * input, authenticates, maps GantryError codes to HTTP statuses; everything
- * else happens behind this interface (implemented in src/deploy/platform.ts).
+ * input, authenticates and authorizes (src/api/access.ts with the identity
+ * directory), maps GantryError codes to HTTP statuses; everything else
+ * happens behind this interface (implemented in src/deploy/platform.ts).
  */
 import type { Readable } from 'node:stream';
 import type { LogLine, ProcessStatus } from '../runtime/types.js';
 
+/** A user as the old single-admin model saw them (src/auth still returns it). */
 export interface User {
   id: string;
   username: string;
@@ -58,16 +60,16 @@ export interface BuildInfo {
 /** Where a deploy writes its progress, line by line (git `remote:` lines, API stream). */
 export type OutputSink = (text: string) => void;
 
+/**
+ * App operations. Who may call them is decided before (the API's access hook
+ * and the identity directory); the platform trusts its caller.
+ */
 export interface Platform {
-  /** Verifies a username/password pair. */
-  verifyPassword(username: string, password: string): Promise<User | undefined>;
-  /** Creates an API token for the user; the plain token is returned once. */
-  createToken(user: User, name: string): Promise<string>;
-  /** Resolves a bearer token to its user, or undefined. */
-  authenticateToken(token: string): Promise<User | undefined>;
-
   listApps(): Promise<AppSummary[]>;
-  /** Creates an app owned by the user with id `ownerId` (null: no owner, admins manage it). */
+  /**
+   * Creates an app owned by the user with id `ownerId` (null: no owner, admins manage it).
+   * The API then tells the directory (directory.appCreated) so access checks see it at once.
+   */
   createApp(name: string, ownerId?: string | null): Promise<AppInfo>;
   getApp(name: string): Promise<AppInfo>;
   destroyApp(name: string): Promise<void>;

@@ -30,12 +30,16 @@ export const AppName = Type.String({
 });
 export const AppParams = Type.Object({ app: AppName });
 
-export const UserBody = Type.Object({
-  id: Type.String(),
-  username: Type.String(),
-  role: Type.Union([Type.Literal('admin'), Type.Literal('developer'), Type.Literal('viewer')]),
-  email: Nullable(Type.String()),
-});
+export const RoleBody = Type.Union([
+  Type.Literal('admin'),
+  Type.Literal('developer'),
+  Type.Literal('viewer'),
+]);
+export const VisibilityBody = Type.Union([
+  Type.Literal('public'),
+  Type.Literal('authenticated'),
+  Type.Literal('restricted'),
+]);
 
 export const AppSummaryBody = Type.Object({
   name: Type.String(),
@@ -44,6 +48,11 @@ export const AppSummaryBody = Type.Object({
   url: Type.String(),
   createdAt: Type.String(),
   updatedAt: Type.String(),
+  /** Owner's username; null when the owner was deleted. */
+  owner: Nullable(Type.String()),
+  visibility: VisibilityBody,
+  /** The caller's highest right on the app. */
+  access: Type.Union([Type.Literal('view'), Type.Literal('manage'), Type.Literal('own')]),
 });
 
 export const ProcessBody = Type.Object({
@@ -105,3 +114,59 @@ export const BuildBody = Type.Object({
 
 /** Plain-text replies (logs, build output, deploy stream). */
 export const TextBody = Type.String({ description: 'text/plain' });
+
+/** A username or group name (the rule of parsePrincipal in src/identity/types.ts). */
+export const PrincipalName = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$' });
+/** `user:NAME`, `group:NAME` or a bare NAME (a user). */
+export const PrincipalString = Type.String({ minLength: 1, maxLength: 106 });
+
+export const UserInfoBody = Type.Object({
+  username: Type.String(),
+  email: Nullable(Type.String()),
+  role: RoleBody,
+  groups: Type.Array(Type.String()),
+  /** `local` or the SSO provider that created the user. */
+  source: Type.String(),
+  createdAt: Type.String(),
+});
+
+export const GroupInfoBody = Type.Object({
+  name: Type.String(),
+  source: Type.String(),
+  members: Type.Array(Type.String()),
+  createdAt: Type.String(),
+});
+
+export const TokenInfoBody = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  /** `full`, `read` or `app:NAME`. */
+  scope: Type.String(),
+  createdAt: Type.String(),
+  lastUsedAt: Nullable(Type.String()),
+  expiresAt: Nullable(Type.String()),
+});
+
+export const SshKeyBody = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  fingerprint: Type.String(),
+  type: Type.String(),
+  createdAt: Type.String(),
+  lastUsedAt: Nullable(Type.String()),
+});
+
+export const AuditEventBody = Type.Object({
+  id: Type.String(),
+  at: Type.String(),
+  actor: Nullable(Type.String()),
+  action: Type.String(),
+  target: Nullable(Type.String()),
+  ip: Nullable(Type.String()),
+  detail: Type.Record(Type.String(), Type.Unknown()),
+});
+
+/** `?user=NAME`: someone else's tokens or keys (admins only). */
+export const ForUserQuery = Type.Object({
+  user: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+});

@@ -182,7 +182,7 @@ export function formatScope(s: TokenScope): string {
  * access, persisted in the store and mirrored in memory. Every read a request
  * makes is synchronous and in memory; every write goes to the database first,
  * then to memory, then to the audit log. Errors are GantryErrors with messages
- * a user can act on (GANTRY_NOT_FOUND, GANTRY_CONFLICT, GANTRY_INVALID_INPUT …).
+ * a user can act on (GANTRY_NOT_FOUND, GANTRY_CONFLICT, GANTRY_BAD_REQUEST …).
  */
 export interface Directory {
   /** Loads everything into memory (call once at start). */
@@ -253,9 +253,11 @@ export interface Directory {
   removeKey(by: Actor, username: string, idOrFingerprint: string): Promise<void>;
   /** The user owning the key with this fingerprint (SSH login), or undefined. */
   userForKey(fingerprint: string): { username: string; publicKey: string } | undefined;
+  /** Records that a key was just used (at most one write a minute per key). */
+  keyUsed(fingerprint: string): void;
 
   // ---- apps --------------------------------------------------------------------------------------
-  /** Called by the platform when an app is created/destroyed (the app row is written there). */
+  /** Called by the platform when an app is created/destroyed (the app row is written there); `owner` is a username. */
   appCreated(app: string, owner: string | null): void;
   appDestroyed(app: string): void;
   addCollaborator(by: Actor, app: string, p: Principal): Promise<AppAccess>;
@@ -266,7 +268,12 @@ export interface Directory {
 
   // ---- audit -------------------------------------------------------------------------------------
   /** Appends to the audit log (never throws; a failure is logged). */
-  audit(by: Actor, action: AuditAction, target: string | null, detail?: Record<string, unknown>): Promise<void>;
+  audit(
+    by: Actor,
+    action: AuditAction,
+    target: string | null,
+    detail?: Record<string, unknown>,
+  ): Promise<void>;
   listAudit(filter: {
     limit?: number;
     before?: string;
@@ -277,4 +284,6 @@ export interface Directory {
 
   /** Subscribe to access changes (the router's gate drops cached decisions). Returns unsubscribe. */
   onChange(listener: () => void): () => void;
+  /** Stops timers and waits for queued writes. */
+  close(): Promise<void>;
 }

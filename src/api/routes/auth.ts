@@ -1,9 +1,9 @@
-/** Login (password → API token) and whoami. */
+/** Login (password → API token, for the CLI), whoami and the list of sign-in providers. */
 import { Type } from '@sinclair/typebox';
 import { GantryError } from '../../errors/index.js';
-import { LoginLimiter } from '../../auth/rate-limit.js';
-import { UserBody, errorResponses } from '../schemas.js';
-import { userOf, type ApiPlugin } from '../types.js';
+import { formatScope } from '../../identity/types.js';
+import { Nullable, RoleBody, errorResponses } from '../schemas.js';
+import { identityOf, type ApiPlugin, type PasswordLogin, type ProviderListing } from '../types.js';
 
 const LoginBody = Type.Object(
   {
@@ -14,37 +14,50 @@ const LoginBody = Type.Object(
   { additionalProperties: false },
 );
 
+const WhoamiBody = Type.Object({
+  username: Type.String(),
+  email: Nullable(Type.String()),
+  role: RoleBody,
+  groups: Type.Array(Type.String()),
+  token: Type.Optional(
+    Type.Object({
+      id: Type.String(),
+      name: Type.Optional(Type.String()),
+      scope: Type.String(),
+      expiresAt: Nullable(Type.String()),
+    }),
+  ),
+  /** How the caller authenticated: `token` or `session`. */
+  via: Type.String(),
+});
+
+const ProvidersBody = Type.Object({
+  providers: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      type: Type.Union([Type.Literal('ldap'), Type.Literal('oidc'), Type.Literal('saml')]),
+      label: Type.String(),
+      /** Where a browser starts the login (redirect providers only; LDAP users use the password form). */
+      loginUrl: Type.Optional(Type.String()),
+    }),
+  ),
+});
+
 export interface AuthRoutesOptions {
-  /**
-   * The limiter shared with git basic auth. Without one, a limiter of its own
-   * is made from the two options below.
-   */
-  loginLimiter?: LoginLimiter;
-  /**
-   * Failed logins allowed per client address within `loginWindowMs` (default
-   * 10 per 15 minutes); twice as many per username.
-   */
-  maxLoginFailures?: number;
-  loginWindowMs?: number;
+  login: PasswordLogin;
+  providers: readonly ProviderListing[];
 }
 
-export const authRoutes: ApiPlugin<AuthRoutesOptions> = async (app, opts) => {
-  const { platform } = opts;
-  const maxFailures = opts.maxLoginFailures ?? 10;
-  const limiter =
-    opts.loginLimiter ??
-    new LoginLimiter({
-      maxFailuresPerAddress: maxFailures,
-      maxFailuresPerUsername: 2 * maxFailures,
-      windowMs: opts.loginWindowMs ?? 15 * 60_000,
-    });
+/** Seconds for a Retry-After header (at least 1). */
+export const retryAfterSeconds = (ms: number): string => String(Math.max(1, Math.ceil(ms / 1000)));
 
+export const authRoutes: ApiPlugin<AuthRoutesOptions> = async (app, { directory, login, providers }) => {
   app.post(
     '/login',
     {
-      config: { public: true },
+      config: { access: 'public' },
       schema: {
-        summary: 'Exchange a username and password for an API token',
+        summary: 'Exchange a username and password for an API token (local or LDAP users)',
         tags: ['auth'],
         security: [],
         body: LoginBody,
@@ -56,34 +69,76 @@ export const authRoutes: ApiPlugin<AuthRoutesOptions> = async (app, opts) => {
     },
     async (request, reply) => {
       const { username, password, tokenName } = request.body;
-      // Counted before the (slow) verify, so parallel guesses cannot all slip through.
-      const attempt = await limiter.guard({ username, address: request.ip }, () =>
-        platform.verifyPassword(username, password),
-      );
-      if (attempt.refused) {
-        void reply.header('retry-after', String(Math.ceil(attempt.retryAfterMs / 1000)));
+      const outcome = await login.passwordLogin(username, password, { ip: request.ip });
+      if ('refused' in outcome) {
+        void reply.header('retry-after', retryAfterSeconds(outcome.retryAfterMs));
         throw new GantryError('GANTRY_TOO_MANY_REQUESTS', 'too many failed logins; try again later');
       }
-      const user = attempt.result;
-      if (!user) {
-        request.log.info({ username, ip: request.ip }, 'failed login');
+      if ('failed' in outcome) {
         // Same message whether the user exists or not.
         throw new GantryError('GANTRY_UNAUTHORIZED', 'invalid username or password');
       }
-      const token = await platform.createToken(user, tokenName ?? 'api');
-      return { token, username: user.username };
+      const user = outcome.identity.username;
+      const { token } = await directory.createToken({ username: user, ip: request.ip }, user, {
+        name: tokenName ?? 'api',
+        scope: { kind: 'full' },
+        expiresAt: null,
+      });
+      return { token, username: user };
     },
   );
 
   app.get(
     '/whoami',
     {
+      config: { access: 'user' },
       schema: {
-        summary: 'The user the token belongs to',
+        summary: 'The caller: user, groups and the token used',
         tags: ['auth'],
-        response: { 200: UserBody, ...errorResponses },
+        response: { 200: WhoamiBody, ...errorResponses },
       },
     },
-    async (request) => userOf(request),
+    async (request) => {
+      const id = identityOf(request);
+      const info = id.token && directory.listTokens(id.username).find((t) => t.id === id.token!.id);
+      return {
+        username: id.username,
+        email: id.email,
+        role: id.role,
+        groups: [...id.groups],
+        via: id.via,
+        ...(id.token
+          ? {
+              token: {
+                id: id.token.id,
+                ...(info ? { name: info.name } : {}),
+                scope: formatScope(id.token.scope),
+                expiresAt: info?.expiresAt ?? null,
+              },
+            }
+          : {}),
+      };
+    },
+  );
+
+  app.get(
+    '/auth/providers',
+    {
+      config: { access: 'public' },
+      schema: {
+        summary: 'Sign-in providers (for login pages)',
+        tags: ['auth'],
+        security: [],
+        response: { 200: ProvidersBody, ...errorResponses },
+      },
+    },
+    async () => ({
+      providers: providers.map((p) => ({
+        name: p.name,
+        type: p.type,
+        label: p.label,
+        ...(p.type === 'ldap' ? {} : { loginUrl: `/auth/${encodeURIComponent(p.name)}/start` }),
+      })),
+    }),
   );
 };

@@ -7,6 +7,7 @@ export const buildsRoutes: ApiPlugin = async (app, { platform }) => {
   app.get(
     '/apps/:app/builds',
     {
+      config: { access: { app: 'read' } },
       schema: {
         summary: "An app's builds, newest first",
         tags: ['builds'],
@@ -20,6 +21,7 @@ export const buildsRoutes: ApiPlugin = async (app, { platform }) => {
   app.get(
     '/apps/:app/builds/:id/log',
     {
+      config: { access: { app: 'read' } },
       schema: {
         summary: 'Full output of one build',
         tags: ['builds'],

@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { GantryError } from '../../errors/index.js';
 import { AppParams, Nullable, ReleaseBody, errorResponses } from '../schemas.js';
-import type { ApiPlugin } from '../types.js';
+import { actorOf, type ApiPlugin } from '../types.js';
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_VALUE = 64 * 1024;
@@ -25,10 +25,11 @@ const ConfigChange = Type.Object(
   { additionalProperties: false },
 );
 
-export const configRoutes: ApiPlugin = async (app, { platform }) => {
+export const configRoutes: ApiPlugin = async (app, { platform, directory }) => {
   app.get(
     '/apps/:app/config',
     {
+      config: { access: { app: 'read' } },
       schema: {
         summary: "An app's config vars",
         tags: ['config'],
@@ -45,6 +46,7 @@ export const configRoutes: ApiPlugin = async (app, { platform }) => {
   app.patch(
     '/apps/:app/config',
     {
+      config: { access: { app: 'manage' } },
       schema: {
         summary: 'Set and/or unset config vars; creates a release (null if the app was never deployed)',
         tags: ['config'],
@@ -70,7 +72,13 @@ export const configRoutes: ApiPlugin = async (app, { platform }) => {
       const change: { set?: Record<string, string>; unset?: string[] } = {};
       if (Object.keys(set).length > 0) change.set = set;
       if (unset.length > 0) change.unset = unset;
-      return { release: await platform.updateConfig(request.params.app, change) };
+      const release = await platform.updateConfig(request.params.app, change);
+      // Names only: values are secrets and never reach the audit log.
+      await directory.audit(actorOf(request), 'app.config', `app:${request.params.app}`, {
+        set: Object.keys(set).sort(),
+        unset: [...unset].sort(),
+      });
+      return { release };
     },
   );
 };

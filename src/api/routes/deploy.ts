@@ -6,7 +6,7 @@
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { GantryError, isGantryError } from '../../errors/index.js';
 import { AppParams, TextBody, errorResponses } from '../schemas.js';
-import type { ApiPlugin } from '../types.js';
+import { actorOf, type ApiPlugin } from '../types.js';
 
 export const DEPLOY_OK = '=====> DEPLOY OK v';
 export const DEPLOY_FAILED = '=====> DEPLOY FAILED: ';
@@ -36,7 +36,7 @@ class SizeLimit extends Transform {
 }
 
 export const deployRoutes: ApiPlugin<DeployRoutesOptions> = async (app, opts) => {
-  const { platform } = opts;
+  const { platform, directory } = opts;
   const max = opts.maxUploadBytes ?? 512 * 1024 * 1024;
 
   // Encapsulated to this plugin: the raw request stream is the body, handed
@@ -50,6 +50,7 @@ export const deployRoutes: ApiPlugin<DeployRoutesOptions> = async (app, opts) =>
     '/apps/:app/deploy',
     {
       bodyLimit: max,
+      config: { access: { app: 'manage' } },
       schema: {
         summary: 'Build and deploy a .tar.gz of the source; streams the build output',
         description: `Last line: "${DEPLOY_OK}N" or "${DEPLOY_FAILED}MESSAGE".`,
@@ -87,6 +88,7 @@ export const deployRoutes: ApiPlugin<DeployRoutesOptions> = async (app, opts) =>
       const tarball = body.pipe(new SizeLimit(max));
       body.on('error', (err) => tarball.destroy(err));
       let last: string;
+      const actor = actorOf(request);
       try {
         // A client that goes away stops the build instead of leaving it holding the app's lock.
         const gone = new AbortController();
@@ -95,10 +97,12 @@ export const deployRoutes: ApiPlugin<DeployRoutesOptions> = async (app, opts) =>
         });
         const release = await platform.deployTarball(name, tarball, emit, gone.signal);
         last = `${DEPLOY_OK}${release.version}\n`;
+        await directory.audit(actor, 'app.deploy', `app:${name}`, { version: release.version, via: 'api' });
       } catch (err) {
         if (!isGantryError(err) || err.status >= 500) request.log.error({ err, app: name }, 'deploy failed');
         const message = isGantryError(err) ? err.message : 'internal error (see server log)';
         last = `${DEPLOY_FAILED}${message.replace(/\s*\n\s*/g, ' ')}\n`;
+        await directory.audit(actor, 'app.deploy.failed', `app:${name}`, { error: message, via: 'api' });
       }
       // The outcome must be a line of its own: the CLI reads the last line.
       if (!out.destroyed && !out.writableEnded) out.end(atLineStart ? last : `\n${last}`);

@@ -29,6 +29,7 @@ export const logsRoutes: ApiPlugin = async (app, { platform }) => {
   app.get(
     '/apps/:app/logs',
     {
+      config: { access: { app: 'read' } },
       schema: {
         summary: 'Recent log lines; with follow=1 a never-ending text stream',
         tags: ['logs'],

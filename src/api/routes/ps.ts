@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { GantryError } from '../../errors/index.js';
 import { MAX_PROCESSES_PER_TYPE, PROCESS_NAME_MAX, PROCESS_NAME_PATTERN } from '../../apps/index.js';
 import { AppParams, Formation, ProcessBody, errorResponses } from '../schemas.js';
-import { emptyBodyIsObject, type ApiPlugin } from '../types.js';
+import { actorOf, emptyBodyIsObject, type ApiPlugin } from '../types.js';
 
 /** RFC 1123 label, lowercase (the Procfile rule): process types end up in hostnames, labels and unit names. */
 export const PROCESS_TYPE = PROCESS_NAME_PATTERN;
@@ -12,10 +12,11 @@ export const MAX_SCALE = MAX_PROCESSES_PER_TYPE;
 
 const ProcessType = Type.String({ pattern: PROCESS_TYPE.source, maxLength: PROCESS_NAME_MAX });
 
-export const psRoutes: ApiPlugin = async (app, { platform }) => {
+export const psRoutes: ApiPlugin = async (app, { platform, directory }) => {
   app.get(
     '/apps/:app/ps',
     {
+      config: { access: { app: 'read' } },
       schema: {
         summary: "An app's processes and their state",
         tags: ['ps'],
@@ -29,6 +30,7 @@ export const psRoutes: ApiPlugin = async (app, { platform }) => {
   app.patch(
     '/apps/:app/formation',
     {
+      config: { access: { app: 'manage' } },
       schema: {
         summary: 'Scale process types, e.g. { "web": 2, "worker": 1 }',
         tags: ['ps'],
@@ -52,13 +54,16 @@ export const psRoutes: ApiPlugin = async (app, { platform }) => {
           throw new GantryError('GANTRY_BAD_REQUEST', `${type}=${count}: at most ${MAX_SCALE} per type`);
         }
       }
-      return { formation: await platform.scale(request.params.app, formation) };
+      const result = await platform.scale(request.params.app, formation);
+      await directory.audit(actorOf(request), 'app.scale', `app:${request.params.app}`, { formation });
+      return { formation: result };
     },
   );
 
   app.post(
     '/apps/:app/restart',
     {
+      config: { access: { app: 'manage' } },
       preValidation: emptyBodyIsObject,
       schema: {
         summary: "Restart an app's processes one by one (optionally one type)",
@@ -71,6 +76,9 @@ export const psRoutes: ApiPlugin = async (app, { platform }) => {
     async (request) => {
       const { type } = request.body;
       await platform.restart(request.params.app, type);
+      await directory.audit(actorOf(request), 'app.restart', `app:${request.params.app}`, {
+        type: type ?? 'all',
+      });
       return { restarted: type ?? 'all' };
     },
   );

@@ -1,12 +1,13 @@
 /** Releases: history and rollback. */
 import { Type } from '@sinclair/typebox';
 import { AppParams, ReleaseBody, errorResponses } from '../schemas.js';
-import { emptyBodyIsObject, type ApiPlugin } from '../types.js';
+import { actorOf, emptyBodyIsObject, type ApiPlugin } from '../types.js';
 
-export const releasesRoutes: ApiPlugin = async (app, { platform }) => {
+export const releasesRoutes: ApiPlugin = async (app, { platform, directory }) => {
   app.get(
     '/apps/:app/releases',
     {
+      config: { access: { app: 'read' } },
       schema: {
         summary: "An app's releases, newest first",
         tags: ['releases'],
@@ -20,6 +21,7 @@ export const releasesRoutes: ApiPlugin = async (app, { platform }) => {
   app.post(
     '/apps/:app/rollback',
     {
+      config: { access: { app: 'manage' } },
       preValidation: emptyBodyIsObject,
       schema: {
         summary: 'Re-activate an earlier release (default: the one before the current) as a new release',
@@ -32,8 +34,13 @@ export const releasesRoutes: ApiPlugin = async (app, { platform }) => {
         response: { 200: Type.Object({ release: ReleaseBody }), ...errorResponses },
       },
     },
-    async (request) => ({
-      release: await platform.rollback(request.params.app, request.body.version),
-    }),
+    async (request) => {
+      const release = await platform.rollback(request.params.app, request.body.version);
+      await directory.audit(actorOf(request), 'app.rollback', `app:${request.params.app}`, {
+        ...(request.body.version === undefined ? {} : { to: request.body.version }),
+        version: release.version,
+      });
+      return { release };
+    },
   );
 };
