@@ -12,6 +12,15 @@ import { createLogger, type Logger } from './log/index.js';
 import { openStore } from './store/index.js';
 import { Users, ensureKeys } from './auth/index.js';
 import { LoginLimiter } from './auth/rate-limit.js';
+import { SqlDirectory } from './identity/directory.js';
+import { LoginService } from './identity/login.js';
+import { allows } from './identity/policy.js';
+import type { Identity } from './identity/types.js';
+import { sessionCookieName } from './identity/cookies.js';
+import { Keyring, reencryptAll, rotateMasterKey } from './secrets/index.js';
+import { createProviders, redirectProviders, passwordProviders, closeProviders, ssoRoutes } from './sso/index.js';
+import { createGate, IdentitySigner } from './gate/index.js';
+import { createSshServer, type SshServer } from './ssh/index.js';
 import { LogStore } from './logs/index.js';
 import { LocalRuntime, assertSandboxAvailable, dataDirExposure, isRoot } from './runtime/index.js';
 import { createRouter } from './router/index.js';
@@ -32,6 +41,8 @@ export interface RunningServer {
   logger: Logger;
   /** Set on the very first start when no GANTRY_ADMIN_PASSWORD was given: print it once. */
   generatedAdminPassword?: string;
+  /** SSH git push port, when enabled. */
+  sshPort?: number;
   close(): Promise<void>;
 }
 
@@ -63,11 +74,38 @@ export async function startServer(
   if (exposed && !config.unsafeNoSandbox) throw new GantryError('GANTRY_INVALID_CONFIG', exposed);
   await ensureKeys(config.dataDir);
   await assertSandboxAvailable({ unsafeNoSandbox: config.unsafeNoSandbox, logger });
+  const keyring = await Keyring.open({
+    dataDir: config.dataDir,
+    masterKey: config.masterKey,
+    previousKeys: config.previousMasterKeys,
+  });
+  // Validated before anything listens: a bad provider setting stops the start with its message.
+  const providers = await createProviders(config.authProviders, { publicUrl: config.publicUrl, logger });
 
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
-  const users = new Users(store.db);
-  const boot = await users.bootstrapAdmin(config.adminPassword);
-  const records = new AppRecords(store.db, { uidBase: config.appUidBase });
+  const reencrypted = await reencryptAll(store.db, keyring);
+  if (reencrypted > 0)
+    logger.info({ reencrypted, keyId: keyring.currentKeyId }, 'config vars re-encrypted under the current master key');
+  const boot = await new Users(store.db).bootstrapAdmin(config.adminPassword);
+  const directory = new SqlDirectory({ db: store.db, logger });
+  await directory.load();
+  // One limiter for every password check (browser and API login, git basic auth).
+  const loginLimiter = new LoginLimiter();
+  const login = new LoginService({
+    directory,
+    limiter: loginLimiter,
+    providers: passwordProviders(providers),
+    logger,
+  });
+  const signer = await IdentitySigner.load({
+    dataDir: config.dataDir,
+    publicUrl: config.publicUrl,
+    ttlMs: config.identityTokenTtlMs,
+  });
+  const cookieName = sessionCookieName(config.publicUrl);
+  const gate = createGate({ directory, cookieName, signer });
+  const stopWatching = directory.onChange(() => gate.invalidate());
+  const records = new AppRecords(store.db, { uidBase: config.appUidBase, secrets: keyring });
   const logs = new LogStore({ dir: join(config.dataDir, 'logs'), logger });
   const runtime = new LocalRuntime({
     logger,
@@ -75,7 +113,7 @@ export async function startServer(
     stopGraceMs: config.stopGraceMs,
     unsafeNoSandbox: config.unsafeNoSandbox,
   });
-  const router = createRouter({ logger });
+  const router = createRouter({ logger, gate });
   const rollout = new Rollout({
     runtime,
     router,
@@ -113,18 +151,42 @@ export async function startServer(
         },
       }),
   });
-  // One limiter for every password check (API login and git basic auth).
-  const loginLimiter = new LoginLimiter();
   const git = createGitService({
-    limiter: loginLimiter,
     dataDir: config.dataDir,
     maxPushBytes: config.maxPushBytes,
     logger,
-    authenticate: async (username, password) =>
-      (await users.verifyPassword(username, password))?.username ??
-      (await users.authenticateToken(password))?.username,
+    // Basic auth carries an API token (the CLI's credential helper) or a password (rate-limited by LoginService).
+    authenticate: async (username, password, ip): Promise<Identity | undefined> => {
+      if (password.startsWith('gty_')) return directory.resolveToken(password);
+      const r = await login.passwordLogin(username, password, { ip });
+      if ('refused' in r)
+        throw new GantryError('GANTRY_TOO_MANY_REQUESTS', 'too many failed logins; try again later');
+      return 'identity' in r ? r.identity : undefined;
+    },
     appExists: async (name) => (await records.find(name)) !== undefined,
+    authorize: (identity, app) => {
+      const access = directory.appAccess(app);
+      return access !== undefined && allows(identity, access, 'manage');
+    },
     onPush: async (ctx) => {
+      const actor = { username: ctx.identity.username, ip: ctx.ip };
+      try {
+        await deployPush(ctx);
+        await directory.audit(actor, 'app.deploy', `app:${ctx.app}`, {
+          via: `git-${ctx.identity.via === 'ssh' ? 'ssh' : 'http'}`,
+          commit: ctx.update.newSha,
+        });
+      } catch (e) {
+        await directory.audit(actor, 'app.deploy.failed', `app:${ctx.app}`, {
+          via: `git-${ctx.identity.via === 'ssh' ? 'ssh' : 'http'}`,
+          commit: ctx.update.newSha,
+          error: e instanceof Error ? e.message : String(e),
+        });
+        throw e;
+      }
+    },
+  });
+  const deployPush = async (ctx: Parameters<Parameters<typeof createGitService>[0]['onPush']>[0]) => {
       await deployer.deploySource({
         app: ctx.app,
         commit: ctx.update.newSha,
@@ -150,12 +212,26 @@ export async function startServer(
             maxBytes: config.maxPushBytes * 4,
           }),
       });
-    },
-  });
+  };
   await git.start();
+  const ssh: SshServer | undefined =
+    config.sshPort === null
+      ? undefined
+      : await createSshServer({
+          host: config.host,
+          port: config.sshPort,
+          hostKeyPath: join(config.dataDir, 'keys', 'ssh_host_ed25519_key'),
+          lookupKey: (fp) => {
+            const found = directory.userForKey(fp);
+            if (found) directory.keyUsed(fp);
+            return found;
+          },
+          identityOf: (u) => directory.identityOf(u, 'ssh'),
+          git,
+          logger,
+        });
   const platform = new GantryPlatform({
     records,
-    users,
     deployer,
     rollout,
     runtime,
@@ -169,10 +245,27 @@ export async function startServer(
   let server!: Server;
   const api = await buildApi({
     platform,
+    directory,
+    login,
     logger,
     version: packageVersion(),
     publicUrl: config.publicUrl,
-    loginLimiter,
+    cookieName,
+    secureCookies: config.publicUrl.startsWith('https:'),
+    sessionTtlMs: config.sessionTtlMs,
+    providers: providers.map((p) => ({ name: p.name, type: p.type, label: p.label })),
+    jwks: () => signer.jwks(),
+    rotateMasterKey: () => rotateMasterKey({ db: store.db, keyring }),
+    extraRoutes: async (app) => {
+      await app.register(ssoRoutes, {
+        providers: redirectProviders(providers),
+        publicUrl: config.publicUrl,
+        logger,
+        onLogin: app.completeSsoLogin,
+        onFailure: ({ provider, reason, request }) =>
+          directory.audit({ username: null, ip: request.ip }, 'login.failed', null, { provider, reason }),
+      });
+    },
     statusPage: async () => renderStatusPage((await platform.listApps()).length),
     serverFactory: (handler) => {
       server = createServer((req, res) => {
@@ -207,6 +300,7 @@ export async function startServer(
     config,
     logger,
     generatedAdminPassword: boot?.generatedPassword,
+    sshPort: ssh?.port,
     async close() {
       if (closed) return;
       closed = true;
@@ -219,7 +313,11 @@ export async function startServer(
       await router.close();
       await rollout.close();
       await runtime.close();
+      await ssh?.close();
       await git.close();
+      await closeProviders(providers);
+      stopWatching();
+      await directory.close();
       await logs.flush();
       await store.close();
     },

@@ -71,7 +71,13 @@ describe('git push deploys', { timeout: 300_000 }, () => {
     const r = await fetch(`${t.url}/apps/hello?q=1`, { redirect: 'manual' });
     assert.ok([301, 308].includes(r.status));
     assert.equal(r.headers.get('location'), '/apps/hello/?q=1');
-    const nf = await fetch(`${t.url}/apps/nope/`, { headers: { accept: 'text/html' } });
+    // Anonymous: an unknown app asks for a login like a restricted one (names don't leak).
+    const anon = await fetch(`${t.url}/apps/nope/`, { headers: { accept: 'text/html' }, redirect: 'manual' });
+    assert.equal(anon.status, 302);
+    assert.equal(anon.headers.get('location'), '/login?next=%2Fapps%2Fnope%2F');
+    const nf = await fetch(`${t.url}/apps/nope/`, {
+      headers: { accept: 'text/html', authorization: `Bearer ${t.token}` },
+    });
     assert.equal(nf.status, 404);
     assert.match(await nf.text(), /not found/i);
   });

@@ -1,11 +1,11 @@
 /**
- * Users and API tokens. Passwords are argon2id hashes; tokens are stored as
- * sha256 hashes and shown once.
+ * The first admin and password checks against the users table (argon2id).
+ * Everything else about users, tokens and sessions is in src/identity.
  */
 import type { Database } from '../store/index.js';
 import { newId, now } from '../store/index.js';
 import type { User } from '../api/platform.js';
-import { hashPassword, verifyPassword, newToken, hashToken, randomPassword } from './passwords.js';
+import { hashPassword, verifyPassword, randomPassword } from './passwords.js';
 
 export { hashPassword, verifyPassword, newToken, hashToken, randomPassword, safeEqual } from './passwords.js';
 export { ensureKeys, type ServerKeys } from './keys.js';
@@ -56,53 +56,6 @@ export class Users {
     // Verify against a dummy hash when the user is unknown so timing doesn't reveal which usernames exist.
     const ok = await verifyPassword(row?.password_hash ?? DUMMY_HASH, password);
     return row && ok ? toUser(row) : undefined;
-  }
-
-  async createToken(user: User, name: string, expiresAt?: Date): Promise<string> {
-    const token = newToken();
-    await this.#db
-      .insertInto('api_tokens')
-      .values({
-        id: newId(),
-        user_id: user.id,
-        name,
-        token_hash: hashToken(token),
-        created_at: now(),
-        last_used_at: null,
-        expires_at: expiresAt?.toISOString() ?? null,
-        scope: 'full',
-      })
-      .execute();
-    return token;
-  }
-
-  async authenticateToken(token: string): Promise<User | undefined> {
-    if (!token.startsWith('gty_') || token.length > 200) return undefined;
-    const row = await this.#db
-      .selectFrom('api_tokens')
-      .innerJoin('users', 'users.id', 'api_tokens.user_id')
-      .select([
-        'users.id',
-        'users.username',
-        'users.role',
-        'users.email',
-        'api_tokens.expires_at',
-        'api_tokens.id as token_id',
-        'api_tokens.last_used_at',
-      ])
-      .where('api_tokens.token_hash', '=', hashToken(token))
-      .executeTakeFirst();
-    if (!row) return undefined;
-    if (row.expires_at && new Date(row.expires_at).getTime() < Date.now()) return undefined;
-    // Record use at most once a minute: no write per request.
-    if (!row.last_used_at || Date.now() - new Date(row.last_used_at).getTime() > 60_000) {
-      await this.#db
-        .updateTable('api_tokens')
-        .set({ last_used_at: now() })
-        .where('id', '=', row.token_id)
-        .execute();
-    }
-    return toUser(row);
   }
 }
 

@@ -8,6 +8,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/index.js';
 import { FakePlatform, FAKE_PASSWORD } from '../api/fake-platform.js';
+import { testIdentity, type TestIdentity } from '../api/testing.js';
 import { runChecked } from '../exec/index.js';
 import { silentLogger } from '../log/index.js';
 import { main } from './index.js';
@@ -20,6 +21,7 @@ interface RunResult {
 
 let api: FastifyInstance;
 let platform: FakePlatform;
+let identity: TestIdentity;
 let url: string;
 let home: string;
 let env: Record<string, string>;
@@ -69,8 +71,15 @@ async function git(cwd: string, ...args: string[]): Promise<string> {
 }
 
 before(async () => {
-  platform = new FakePlatform();
-  api = await buildApi({ platform, logger: silentLogger, version: '1.0.0', publicUrl: 'http://gantry.test' });
+  identity = await testIdentity();
+  platform = new FakePlatform({ records: identity.records });
+  api = await buildApi({
+    platform,
+    ...identity.options,
+    logger: silentLogger,
+    version: '1.0.0',
+    publicUrl: 'http://gantry.test',
+  });
   url = await api.listen({ host: '127.0.0.1', port: 0 });
   home = await mkdtemp(join(tmpdir(), 'gantry-cli-test-'));
   env = { HOME: home, XDG_CONFIG_HOME: join(home, 'xdg'), PATH: process.env.PATH ?? '/usr/bin:/bin' };
@@ -78,6 +87,7 @@ before(async () => {
 
 after(async () => {
   await api.close();
+  await identity.close();
   await rm(home, { recursive: true, force: true });
 });
 
@@ -91,9 +101,10 @@ void describe('login', () => {
     assert.equal((await stat(join(home, 'xdg', 'gantry'))).mode & 0o777, 0o700);
     const saved = JSON.parse(await readFile(file, 'utf8'));
     assert.equal(saved.url, url);
-    assert.equal(platform.tokens.get(saved.token)?.username, 'admin');
+    assert.equal(identity.directory.resolveToken(saved.token)?.username, 'admin');
     const me = await gantry(['whoami']);
-    assert.equal(me.stdout, `admin (admin) on ${url}\n`);
+    assert.match(me.stdout, new RegExp(`^admin \\(admin\\) on ${url}\\n`));
+    assert.match(me.stdout, /^Token: +.*scope full, never expires$/m);
   });
 
   void test('prompts for username and password on stdin', async () => {
@@ -113,10 +124,7 @@ void describe('login', () => {
   });
 
   void test('GANTRY_URL and GANTRY_TOKEN work without a config file; logout forgets the file', async () => {
-    const token = await platform.createToken(
-      { id: 'u1', username: 'admin', role: 'admin', email: null },
-      'env',
-    );
+    const token = await identity.token('admin');
     const bare = { HOME: home, XDG_CONFIG_HOME: join(home, 'empty-xdg'), PATH: env.PATH! };
     assert.equal(
       (await gantry(['whoami'], { env: { ...bare, GANTRY_URL: url, GANTRY_TOKEN: token } })).code,
@@ -156,8 +164,8 @@ void describe('commands', () => {
       ['demo'],
     );
     const human = await gantry(['apps']);
-    assert.match(human.stdout, /^=== Apps\nName +Status +Release +URL\n/);
-    assert.match(human.stdout, /\ndemo +new +— +http:\/\/gantry\.test\/apps\/demo\/\n/);
+    assert.match(human.stdout, /^=== Apps\nName +Status +Release +Owner +Access +URL\n/);
+    assert.match(human.stdout, /\ndemo +new +— +admin +own +http:\/\/gantry\.test\/apps\/demo\/\n/);
     const info = await gantry(['apps:info', '-a', 'demo']);
     assert.match(info.stdout, /^=== demo\n/);
     assert.match(info.stdout, /Formation: +web=1/);

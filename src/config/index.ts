@@ -36,8 +36,8 @@ export interface GantryConfig {
   logLevel: string;
   /** Number of old slugs kept per app for rollback. */
   keepReleases: number;
-  /** SSH git push port (0 = off). Listens on `host`. */
-  sshPort: number;
+  /** SSH git push port on `host`; 0 picks a free port; null (`off`) disables SSH. */
+  sshPort: number | null;
   /** Master key for config vars at rest (base64 of 32 bytes); unset → generated in DATA/keys. */
   masterKey?: string;
   /** Previous master keys still accepted for decryption during a rotation (comma-separated in the env). */
@@ -82,6 +82,10 @@ function parsePort(name: string, v: string): number {
 }
 
 type Raw = Record<string, unknown>;
+
+function parseOptionalPort(name: string, v: string): number | null {
+  return /^(off|none|false)$/i.test(v) ? null : parsePort(name, v);
+}
 
 function parseRole(v: string): GantryConfig['defaultRole'] {
   if (v === 'admin' || v === 'developer' || v === 'viewer') return v;
@@ -160,7 +164,7 @@ export function loadConfig(
     appUidBase: Number(pick('GANTRY_APP_UID_BASE', 'appUidBase') ?? '200000'),
     logLevel: pick('GANTRY_LOG_LEVEL', 'logLevel') ?? 'info',
     keepReleases: Number(pick('GANTRY_KEEP_RELEASES', 'keepReleases') ?? '5'),
-    sshPort: parsePort('GANTRY_SSH_PORT', pick('GANTRY_SSH_PORT', 'sshPort') ?? '2222'),
+    sshPort: parseOptionalPort('GANTRY_SSH_PORT', pick('GANTRY_SSH_PORT', 'sshPort') ?? '2222'),
     masterKey: pick('GANTRY_MASTER_KEY', 'masterKey'),
     previousMasterKeys: (pick('GANTRY_PREVIOUS_MASTER_KEYS', 'previousMasterKeys') ?? '')
       .split(',')

@@ -16,14 +16,12 @@ import type {
 import type { AppRecords, AppRow, ReleaseRow } from '../apps/records.js';
 import type { LogStore } from '../logs/index.js';
 import type { LogLine, ProcessStatus, Runtime } from '../runtime/types.js';
-import type { Users } from '../auth/index.js';
 import type { Deployer } from './deployer.js';
 import type { Rollout } from './rollout.js';
 import { extractTarball, MAX_TARBALL_ENTRIES } from './tarball.js';
 
 export interface PlatformDeps {
   records: AppRecords;
-  users: Users;
   deployer: Deployer;
   rollout: Rollout;
   runtime: Runtime;
@@ -49,16 +47,6 @@ export class GantryPlatform implements Platform {
 
   constructor(d: PlatformDeps) {
     this.#d = d;
-  }
-
-  verifyPassword(username: string, password: string): Promise<User | undefined> {
-    return this.#d.users.verifyPassword(username, password);
-  }
-  createToken(user: User, name: string): Promise<string> {
-    return this.#d.users.createToken(user, name);
-  }
-  authenticateToken(token: string): Promise<User | undefined> {
-    return this.#d.users.authenticateToken(token);
   }
 
   #status(app: AppRow): string {

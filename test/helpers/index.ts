@@ -49,6 +49,7 @@ export async function startTestServer(overrides: Partial<GantryConfig> = {}): Pr
       healthcheckTimeoutMs: 30_000,
       stopGraceMs: 3_000,
       drainTimeoutMs: 10_000,
+      sshPort: 0,
       ...overrides,
     },
   );
@@ -130,8 +131,18 @@ export async function push(t: TestServer, dir: string, app: string, ref = 'main'
   return git(dir, ['push', '--porcelain', u.toString(), `+HEAD:refs/heads/${ref}`]);
 }
 
-export async function createApp(t: TestServer, name: string): Promise<void> {
+/**
+ * Creates an app as admin. Public by default so tests about deploys can open it
+ * without logging in; access tests pass `restricted`.
+ */
+export async function createApp(
+  t: TestServer,
+  name: string,
+  visibility: 'public' | 'authenticated' | 'restricted' = 'public',
+): Promise<void> {
   await t.api('POST', '/api/apps', { name });
+  if (visibility !== 'restricted')
+    await t.api('PUT', `/api/apps/${name}/access/visibility`, { visibility });
 }
 
 /** Creates the app and pushes the fixture; throws with the push output if it fails. */
@@ -139,8 +150,9 @@ export async function deployFixture(
   t: TestServer,
   app: string,
   fixture: string,
+  visibility: 'public' | 'authenticated' | 'restricted' = 'public',
 ): Promise<{ repo: string; output: string }> {
-  await createApp(t, app);
+  await createApp(t, app, visibility);
   const repo = await fixtureRepo(fixture);
   const r = await push(t, repo, app);
   if (r.code !== 0) throw new Error(`push of ${fixture} failed:\n${r.stderr}`);
