@@ -169,7 +169,10 @@ export async function addToGroup(
         `group ${group} is filled from ${g.source} at each login; change its members in ${g.source}`,
       );
     if (g.members.has(u)) return { g, changed: false };
-    await ctx.db.insertInto('group_members').values({ group_id: g.id, user_id: u.id }).execute();
+    await ctx.db
+      .insertInto('group_members')
+      .values({ group_id: g.id, user_id: u.id, source: 'local' })
+      .execute();
     ctx.state.join(g, u);
     return { g, changed: true };
   });
@@ -194,6 +197,11 @@ export async function removeFromGroup(
         `group ${group} is filled from ${g.source} at each login; change its members in ${g.source}`,
       );
     if (!g.members.has(u)) return { g, changed: false };
+    const from = u.memberSource.get(g.id) ?? 'local';
+    if (from !== 'local')
+      throw badRequest(
+        `${username} is in ${group} through ${from} (mapped at each login); change it in ${from}`,
+      );
     await ctx.db
       .deleteFrom('group_members')
       .where('group_id', '=', g.id)

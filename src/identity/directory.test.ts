@@ -778,12 +778,20 @@ function suite(open: Open, kind: 'sqlite' | 'postgres'): void {
     assert.equal(dir.identityOf('erin', 'session')?.email, 'erin@new.example.com');
     assert.deepEqual(dir.listGroups().find((g) => g.name === 'ops')?.members, []);
 
-    // Another SSO user whose claims name the local group is not added to it.
+    // A provider group named like a local group maps onto it; the next login without it removes
+    // only that provider-made membership, and an admin can't remove it by hand.
     const frank = await dir.upsertExternalUser(
       { provider: 'okta', subject: 'u2', username: 'frank', email: null, groups: ['local-team', 'eng'] },
       'developer',
     );
-    assert.deepEqual(frank.groups, ['eng']);
+    assert.deepEqual(frank.groups, ['eng', 'local-team']);
+    assert.deepEqual(dir.listGroups().find((g) => g.name === 'local-team')?.members, ['erin', 'frank']);
+    await assert.rejects(dir.removeFromGroup(ADMIN, 'local-team', 'frank'), /through okta/);
+    const frank2 = await dir.upsertExternalUser(
+      { provider: 'okta', subject: 'u2', username: 'frank', email: null, groups: ['eng'] },
+      'developer',
+    );
+    assert.deepEqual(frank2.groups, ['eng']);
     assert.deepEqual(dir.listGroups().find((g) => g.name === 'local-team')?.members, ['erin']);
 
     // Name clashes across sources.

@@ -1,8 +1,9 @@
 /**
  * Maps an SSO login onto the directory: creates the user on first login,
- * updates their email, creates the provider's groups that are missing and
- * replaces the user's memberships in that provider's groups, never touching
- * groups of another source (local groups are managed by admins). Works in
+ * updates their email, creates missing groups (source = the provider) and
+ * replaces the memberships this provider made. A provider group whose name
+ * matches an existing Gantry group (local ones too) maps onto it; memberships
+ * an admin made, or another provider made, are never touched. Works in
  * batches so a user in thousands of groups logs in quickly; writes nothing
  * when nothing changed.
  */
@@ -87,29 +88,22 @@ async function sync(ctx: WriteContext, ext: ExternalIdentity, defaultRole: Role)
   // The groups this login should leave the user in, limited to groups this provider may fill.
   const wanted = new Set<string>();
   const invalid: string[] = [];
-  const foreign: string[] = [];
   for (const name of ext.groups) {
     if (!isValidName(name)) invalid.push(name);
-    else {
-      const g = state.groupsByName.get(name);
-      if (g && g.source !== provider) foreign.push(name);
-      else wanted.add(name);
-    }
+    else wanted.add(name);
   }
   if (invalid.length)
     logger.warn(
       { provider, username: ext.username, groups: invalid.slice(0, 20), count: invalid.length },
       'ignoring SSO group names that are not valid Gantry group names',
     );
-  if (foreign.length)
-    logger.warn(
-      { provider, username: ext.username, groups: foreign.slice(0, 20), count: foreign.length },
-      'ignoring SSO groups whose names belong to groups of another source',
-    );
 
-  const current = existing ? [...existing.groups].filter((g) => g.source === provider) : [];
+  const current = existing
+    ? [...existing.groups].filter((g) => existing.memberSource.get(g.id) === provider)
+    : [];
   const toRemove = current.filter((g) => !wanted.has(g.name));
-  const have = new Set(current.map((g) => g.name));
+  // Already a member (this provider's, an admin's or another provider's membership): nothing to add.
+  const have = new Set(existing ? [...existing.groups].map((g) => g.name) : []);
   const addNames = [...wanted].filter((n) => !have.has(n));
   const newGroups: GroupRec[] = [];
   const toAdd: GroupRec[] = [];
@@ -176,7 +170,7 @@ async function sync(ctx: WriteContext, ext: ExternalIdentity, defaultRole: Role)
     for (const batch of chunks(toAdd))
       await tx
         .insertInto('group_members')
-        .values(batch.map((g) => ({ group_id: g.id, user_id: user.id })))
+        .values(batch.map((g) => ({ group_id: g.id, user_id: user.id, source: provider })))
         .execute();
   });
 
@@ -187,6 +181,6 @@ async function sync(ctx: WriteContext, ext: ExternalIdentity, defaultRole: Role)
   }
   for (const g of newGroups) state.addGroup(g);
   for (const g of toRemove) state.leave(g, user);
-  for (const g of toAdd) state.join(g, user);
+  for (const g of toAdd) state.join(g, user, provider);
   return { user, ...result };
 }

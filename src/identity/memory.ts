@@ -33,6 +33,8 @@ export interface UserRec {
   /** '' when the user has no local password (SSO users, token-only users). */
   passwordHash: string;
   groups: Set<GroupRec>;
+  /** Source of each membership by group id: `local` or the SSO provider that made it. */
+  memberSource: Map<string, string>;
   tokens: Map<string, TokenRec>;
   sessions: Set<SessionRec>;
   keys: Map<string, KeyRec>;
@@ -149,7 +151,7 @@ export class DirectoryState {
     for (const m of members) {
       const u = this.usersById.get(m.user_id);
       const g = this.groupsById.get(m.group_id);
-      if (u && g) this.join(g, u);
+      if (u && g) this.join(g, u, m.source);
     }
     for (const r of tokens) {
       const user = this.usersById.get(r.user_id);
@@ -229,15 +231,17 @@ export class DirectoryState {
     this.groupsByName.set(g.name, g);
   }
 
-  join(g: GroupRec, u: UserRec): void {
+  join(g: GroupRec, u: UserRec, source = 'local'): void {
     g.members.add(u);
     u.groups.add(g);
+    u.memberSource.set(g.id, source);
     u.version++;
   }
 
   leave(g: GroupRec, u: UserRec): void {
     g.members.delete(u);
     u.groups.delete(g);
+    u.memberSource.delete(g.id);
     u.version++;
   }
 
@@ -410,6 +414,7 @@ export function userRec(r: {
     createdAt: r.created_at,
     passwordHash: r.password_hash,
     groups: new Set(),
+    memberSource: new Map(),
     tokens: new Map(),
     sessions: new Set(),
     keys: new Map(),

@@ -157,4 +157,14 @@ export const migrations: Record<string, Migration> = {
       await sql`create index audit_log_at on audit_log (at)`.execute(db);
     },
   },
+  '0003_membership_source': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // SSO logins may map provider groups onto any Gantry group (local ones too); a login
+      // replaces only the memberships its provider made.
+      await db.schema
+        .alterTable('group_members')
+        .addColumn('source', 'text', (c) => c.notNull().defaultTo('local'))
+        .execute();
+    },
+  },
 };

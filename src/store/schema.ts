@@ -97,6 +97,8 @@ export interface GroupsTable {
 export interface GroupMembersTable {
   group_id: string;
   user_id: string;
+  /** Who made the membership: `local` (an admin) or the SSO provider whose login maps it. */
+  source: string;
 }
 
 /**

@@ -4,17 +4,30 @@
  */
 import { mkdtemp, cp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { loadConfig, type GantryConfig } from '../../src/config/index.js';
-import { createLogger } from '../../src/log/index.js';
+import { createLogger, type Logger } from '../../src/log/index.js';
 import { run, type ExecResult } from '../../src/exec/index.js';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
 /** Temp dirs made by this process's tests (repos, homes), removed by removeTempDirs(). */
 const tempDirs: string[] = [];
+
+/** A free TCP port on 127.0.0.1 (for servers whose URL must be known before they start). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createNetServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
 
 export async function tempDir(prefix: string): Promise<string> {
   const d = await mkdtemp(join(tmpdir(), prefix));
@@ -37,7 +50,10 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(overrides: Partial<GantryConfig> = {}): Promise<TestServer> {
+export async function startTestServer(
+  overrides: Partial<GantryConfig> = {},
+  opts: { logger?: Logger } = {},
+): Promise<TestServer> {
   const dataDir = await tempDir('gantry-e2e-');
   const config = loadConfig(
     { GANTRY_PYTHON_SYSTEM_PACKAGES: '1' },
@@ -54,7 +70,7 @@ export async function startTestServer(overrides: Partial<GantryConfig> = {}): Pr
     },
   );
   const server = await startServer(config, {
-    logger: createLogger({ level: process.env.GANTRY_TEST_LOG ?? 'silent' }),
+    logger: opts.logger ?? createLogger({ level: process.env.GANTRY_TEST_LOG ?? 'silent' }),
   });
   const url = server.url;
   const login = await fetch(`${url}/api/login`, {
