@@ -63,6 +63,8 @@ describe('gantry CLI end to end', { timeout: 240_000 }, () => {
 
   test('create, deploy a directory, configure, roll back, destroy', async () => {
     assert.equal((await gantry('apps:create', 'site')).code, 0);
+    // New apps are restricted; this one is opened anonymously below.
+    assert.equal((await gantry('access:visibility', '-a', 'site', 'public')).code, 0);
     const dir = await tempDir('gantry-cli-site-');
     await cp(join(FIXTURES, 'static-site'), dir, { recursive: true });
     const d1 = await gantry('deploy', dir, '-a', 'site');
@@ -99,11 +101,15 @@ describe('gantry CLI end to end', { timeout: 240_000 }, () => {
     const wrong = await gantry('apps:destroy', '-a', 'site', '--confirm', 'other');
     assert.notEqual(wrong.code, 0);
     assert.equal((await gantry('apps:destroy', '-a', 'site', '--confirm', 'site')).code, 0);
-    assert.equal((await fetch(`${t.url}/apps/site/`)).status, 404);
+    // Gone: anonymous callers are asked to log in, the admin gets the missing-app 404.
+    assert.equal((await fetch(`${t.url}/apps/site/`)).status, 401);
+    const gone = await fetch(`${t.url}/apps/site/`, { headers: { authorization: `Bearer ${t.token}` } });
+    assert.equal(gone.status, 404);
   });
 
   test('after git:remote, a plain `git push gantry` authenticates with the login token', async () => {
     assert.equal((await gantry('apps:create', 'pushed')).code, 0);
+    assert.equal((await gantry('access:visibility', '-a', 'pushed', 'public')).code, 0);
     const repo = await fixtureRepo('static-site');
     const remote = await gantryIn(repo, 'git:remote', '-a', 'pushed');
     assert.equal(remote.code, 0, remote.err);
