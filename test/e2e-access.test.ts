@@ -82,7 +82,13 @@ describe('identity and access, end to end', { timeout: 240_000 }, () => {
     const publicUrl = `http://127.0.0.1:${port}`;
     oidc = await startOidcIdp({
       users: [
-        { sub: 'o-1', username: 'olga', email: 'olga@corp.example', groups: ['executives'], password: 'o-pw' },
+        {
+          sub: 'o-1',
+          username: 'olga',
+          email: 'olga@corp.example',
+          groups: ['executives'],
+          password: 'o-pw',
+        },
         { sub: 'o-2', username: 'oscar', email: 'oscar@corp.example', groups: ['interns'], password: 'o-pw' },
       ],
       clientId: 'gantry',
@@ -137,7 +143,12 @@ describe('identity and access, end to end', { timeout: 240_000 }, () => {
     });
     // Users and groups, as the admin would set them up.
     await t.api('POST', '/api/users', { username: 'dev', password: PW, role: 'developer' });
-    await t.api('POST', '/api/users', { username: 'eve', password: PW, role: 'viewer', email: 'eve@corp.example' });
+    await t.api('POST', '/api/users', {
+      username: 'eve',
+      password: PW,
+      role: 'viewer',
+      email: 'eve@corp.example',
+    });
     await t.api('POST', '/api/users', { username: 'mallory', password: PW, role: 'viewer' });
     await t.api('POST', '/api/groups', { name: 'executives' });
     await t.api('PUT', '/api/groups/executives/members/eve');
@@ -177,13 +188,18 @@ describe('identity and access, end to end', { timeout: 240_000 }, () => {
       redirect: 'manual',
     });
     assert.equal(browser.status, 302);
-    assert.equal(browser.headers.get('location'), `/login?next=${encodeURIComponent(`/apps/${APP}/headers?x=1`)}`);
+    assert.equal(
+      browser.headers.get('location'),
+      `/login?next=${encodeURIComponent(`/apps/${APP}/headers?x=1`)}`,
+    );
     const script = await fetch(`${t.url}/apps/${APP}/headers`);
     assert.equal(script.status, 401);
 
     const mallory = await formLogin('mallory');
     const denied = await jarFetch(mallory, `${t.url}/apps/${APP}/`, { headers: { accept: 'text/html' } });
-    const missing = await jarFetch(mallory, `${t.url}/apps/no-such-app/`, { headers: { accept: 'text/html' } });
+    const missing = await jarFetch(mallory, `${t.url}/apps/no-such-app/`, {
+      headers: { accept: 'text/html' },
+    });
     assert.equal(denied.status, 404);
     assert.equal(missing.status, 404);
     assert.equal(
@@ -218,7 +234,9 @@ describe('identity and access, end to end', { timeout: 240_000 }, () => {
 
     // Scripts use an API token; it is not forwarded either.
     const token = await tokenFor('eve');
-    const res = await fetch(`${t.url}/apps/${APP}/headers`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${t.url}/apps/${APP}/headers`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     assert.equal(res.status, 200);
     const fwd = ((await res.json()) as any).headers as Record<string, string>;
     assert.equal(fwd['x-gantry-user'], 'eve');
@@ -273,7 +291,10 @@ describe('identity and access, end to end', { timeout: 240_000 }, () => {
     const intern = new CookieJar();
     await jarFetch(intern, await oidc.login(`${t.url}/auth/okta/start`, 'oscar', 'o-pw', intern));
     assert.equal((await headersSeenBy(intern)).status, 404);
-    const users = await t.api<{ users: { username: string; source: string; role: string }[] }>('GET', '/api/users');
+    const users = await t.api<{ users: { username: string; source: string; role: string }[] }>(
+      'GET',
+      '/api/users',
+    );
     const olga = users.users.find((u) => u.username === 'olga');
     assert.deepEqual([olga?.source, olga?.role], ['okta', 'viewer']);
   });
