@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildUpstreamHeaders, serializeRequestHead, responseHeaderList } from './headers.js';
+import { readCookie } from '../identity/cookies.js';
+import { buildUpstreamHeaders, serializeRequestHead, responseHeaderList, stripCookie } from './headers.js';
 import { hasRequestBody } from './http-proxy.js';
 
 const ctx = { clientAddr: '10.0.0.7', encrypted: false, prefix: '/apps/sales', trustProxy: false };
@@ -111,6 +112,92 @@ void describe('buildUpstreamHeaders', () => {
     assert.deepEqual(h.connection, ['Upgrade']);
     assert.deepEqual(h.upgrade, ['websocket']);
     assert.deepEqual(h['sec-websocket-key'], ['k']);
+  });
+});
+
+void describe('Gantry credentials and identity', () => {
+  void test('client-sent identity headers are dropped, whatever their case', () => {
+    const raw = [
+      'X-Gantry-User',
+      'admin',
+      'x-gantry-email',
+      'a@b',
+      'X-GANTRY-GROUPS',
+      'admins',
+      'X-Gantry-Anything',
+      '1',
+      'Gantry-Identity',
+      'forged.jwt.x',
+      'X-Gantryish',
+      'kept',
+    ];
+    for (const trustProxy of [false, true]) {
+      const h = toMap(buildUpstreamHeaders(raw, { ...ctx, trustProxy }));
+      assert.deepEqual(
+        Object.keys(h).filter((k) => k.includes('gantry')),
+        ['x-gantryish'],
+      );
+    }
+  });
+
+  void test('identity from the gate is appended once', () => {
+    const id = ['x-gantry-user', 'alice', 'x-gantry-groups', 'eng', 'gantry-identity', 'jwt'];
+    const h = toMap(
+      buildUpstreamHeaders(['X-Gantry-User', 'mallory', 'Host', 'h'], { ...ctx, identity: id }),
+    );
+    assert.deepEqual(h['x-gantry-user'], ['alice']);
+    assert.deepEqual(h['gantry-identity'], ['jwt']);
+  });
+
+  void test('Bearer gty_ tokens are dropped; other Authorization passes', () => {
+    const cases: [string, boolean][] = [
+      ['Bearer gty_abc', false],
+      ['bearer  gty_abc', false],
+      ['Bearer eyJ.x.y', true],
+      ['Basic YTpi', true],
+    ];
+    for (const [value, kept] of cases) {
+      const h = toMap(buildUpstreamHeaders(['Authorization', value], ctx));
+      assert.deepEqual(h.authorization, kept ? [value] : undefined, value);
+    }
+  });
+
+  void test('session cookies are cut out of every Cookie header; others pass', () => {
+    const raw = [
+      'Cookie',
+      'a=1; gantry_session=s1; b=2',
+      'Cookie',
+      'gantry_session=s2',
+      'cookie',
+      '__Host-gantry_session=s3;c=3',
+      'Cookie',
+      'my_session=s4; d=4',
+    ];
+    const h = toMap(buildUpstreamHeaders(raw, { ...ctx, sessionCookie: 'my_session' }));
+    assert.deepEqual(h.cookie, ['a=1; b=2', 'c=3', 'd=4']);
+  });
+
+  void test('stripCookie removes what readCookie would read, and nothing else', () => {
+    const name = 'gantry_session';
+    const cases: [string, string | undefined][] = [
+      ['gantry_session=x', undefined],
+      ['gantry_session=x;', undefined],
+      [' gantry_session=x ; ', undefined],
+      ['a=1; gantry_session=x', 'a=1'],
+      ['gantry_session=x; a=1', 'a=1'],
+      ['a=1;gantry_session=x;b=2', 'a=1; b=2'],
+      ['gantry_session=x; gantry_session=y; a=1', 'a=1'],
+      ['a=1; __Host-gantry_session=x', 'a=1; __Host-gantry_session=x'],
+      ['a=gantry_session=x; b=2', 'a=gantry_session=x; b=2'],
+      ['xgantry_session=1; gantry_sessionx=2', 'xgantry_session=1; gantry_sessionx=2'],
+      ['a=1 gantry_session=x; b=2', 'a=1; b=2'],
+      ['a=1; b=2', 'a=1; b=2'],
+    ];
+    for (const [header, want] of cases) {
+      const got = stripCookie(header, name);
+      assert.equal(got, want, header);
+      assert.equal(readCookie(got, name), undefined, `${header} → ${got}`);
+    }
   });
 });
 

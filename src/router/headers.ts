@@ -1,9 +1,13 @@
 /**
  * Header rewriting between client and app: hop-by-hop headers are removed (RFC 9110
- * §7.6.1), the X-Forwarded-* family is rebuilt. Pure functions over Node's flat
+ * §7.6.1), the X-Forwarded-* family is rebuilt, Gantry's own credentials are taken out
+ * and the identity headers are Gantry's alone. Pure functions over Node's flat
  * `rawHeaders` array so the hot path never materialises `req.headers`.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { util as undiciUtil } from 'undici';
+import { gantryBearer } from '../gate/gate.js';
+import { SECURE_SESSION_COOKIE, SESSION_COOKIE } from '../identity/cookies.js';
 
 /** What happens to an incoming request header of this (lower-case) name. */
 const enum Kind {
@@ -14,6 +18,10 @@ const enum Kind {
   Forwarded = 2,
   Connection = 3,
   Upgrade = 4,
+  /** Gantry's session cookie is removed from it. */
+  Cookie = 5,
+  /** Dropped when it carries a Gantry API token (`Bearer gty_…`). */
+  Authorization = 6,
 }
 
 const KIND = new Map<string, Kind>([
@@ -35,12 +43,71 @@ const KIND = new Map<string, Kind>([
   ['x-forwarded-port', Kind.Forwarded],
   ['x-real-ip', Kind.Forwarded],
   ['forwarded', Kind.Forwarded],
+  ['cookie', Kind.Cookie],
+  ['authorization', Kind.Authorization],
+  // Identity is Gantry's to assert: whatever a client sends under these names is dropped.
+  ['gantry-identity', Kind.Drop],
 ]);
 
 function kindOf(lower: string): Kind {
   const k = KIND.get(lower);
   if (k !== undefined) return k;
-  return lower.startsWith('proxy-') ? Kind.Drop : Kind.Keep;
+  return lower.startsWith('proxy-') || lower.startsWith('x-gantry-') ? Kind.Drop : Kind.Keep;
+}
+
+/** `s` without leading and trailing whitespace and `;`. */
+function trimPairs(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) <= 32 || s.charCodeAt(a) === 59)) a++;
+  while (b > a && (s.charCodeAt(b - 1) <= 32 || s.charCodeAt(b - 1) === 59)) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
+
+function joinPairs(a: string, b: string): string {
+  const t = trimPairs(b);
+  if (t === '') return a;
+  return a === '' ? t : `${a}; ${t}`;
+}
+
+/**
+ * A Cookie header without any `name=…` pair (undefined when nothing is left). It finds
+ * the name at the same boundaries as `readCookie` (after `;`, a space or the start), so
+ * whatever the gate could read as the session is never forwarded.
+ */
+export function stripCookie(header: string, name: string): string | undefined {
+  let i = header.indexOf(name);
+  if (i === -1) return header;
+  let kept = '';
+  let from = 0;
+  let removed = false;
+  while (i !== -1) {
+    const before = i === 0 ? 59 : header.charCodeAt(i - 1);
+    if ((before === 59 || before === 32) && header.charCodeAt(i + name.length) === 61 /* = */) {
+      kept = joinPairs(kept, header.slice(from, i));
+      removed = true;
+      const end = header.indexOf(';', i);
+      from = end === -1 ? header.length : end + 1;
+      i = end === -1 ? -1 : header.indexOf(name, from);
+    } else {
+      i = header.indexOf(name, i + 1);
+    }
+  }
+  if (!removed) return header;
+  kept = joinPairs(kept, header.slice(from));
+  return kept === '' ? undefined : kept;
+}
+
+/** The Cookie header value to forward: without Gantry's session cookies (either name). */
+function forwardedCookie(value: string, extra: string | undefined): string | undefined {
+  let v: string | undefined = value;
+  // Both standard names contain "gantry_session": one search settles the common case.
+  if (v.indexOf(SESSION_COOKIE) !== -1) {
+    v = stripCookie(v, SESSION_COOKIE);
+    if (v !== undefined) v = stripCookie(v, SECURE_SESSION_COOKIE);
+  }
+  if (v !== undefined && extra !== undefined) v = stripCookie(v, extra);
+  return v;
 }
 
 /** Connection-option tokens other than the standard ones, lower-cased; undefined when none. */
@@ -70,6 +137,13 @@ export interface ForwardContext {
   trustProxy: boolean;
   /** WebSocket upgrade: keep `Connection: Upgrade` and `Upgrade`. */
   upgrade?: boolean;
+  /**
+   * A session cookie name to remove besides the standard two (`gantry_session`,
+   * `__Host-gantry_session`, always removed): the gate's `cookieName`.
+   */
+  sessionCookie?: string;
+  /** Identity headers from the gate (flat `[name, value, …]`), appended last. */
+  identity?: readonly string[];
 }
 
 /**
@@ -80,6 +154,11 @@ export interface ForwardContext {
  * Without `trustProxy`, client-sent forwarding headers are discarded and replaced: a
  * client could otherwise claim any address or scheme. With it, the client address is
  * appended to X-Forwarded-For and incoming Proto/Host are kept.
+ *
+ * Always, trusted proxy or not: client-sent `X-Gantry-*` and `Gantry-Identity` are
+ * dropped, Gantry's session cookie is cut out of every Cookie header, and an
+ * `Authorization: Bearer gty_…` (a Gantry API token) is dropped; any other Authorization
+ * is the app's and passes.
  */
 export function buildUpstreamHeaders(raw: readonly string[], ctx: ForwardContext): string[] {
   const out: string[] = [];
@@ -92,7 +171,8 @@ export function buildUpstreamHeaders(raw: readonly string[], ctx: ForwardContext
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
-    const lower = name.toLowerCase();
+    // Well-known names (any case) come from undici's table without building a string.
+    const lower = undiciUtil.headerNameToString(name);
     const kind = kindOf(lower);
     if (kind === Kind.Keep) {
       if (lower === 'host') host = value;
@@ -100,6 +180,11 @@ export function buildUpstreamHeaders(raw: readonly string[], ctx: ForwardContext
     } else if (kind === Kind.Connection) {
       const t = extraConnectionTokens(value);
       if (t) extra = extra ? extra.concat(t) : t;
+    } else if (kind === Kind.Cookie) {
+      const v = forwardedCookie(value, ctx.sessionCookie);
+      if (v !== undefined) out.push(name, v);
+    } else if (kind === Kind.Authorization) {
+      if (gantryBearer(value) === undefined) out.push(name, value);
     } else if (kind === Kind.Upgrade) {
       upgrade = value;
     } else if (kind === Kind.Forwarded && ctx.trustProxy) {
@@ -117,6 +202,8 @@ export function buildUpstreamHeaders(raw: readonly string[], ctx: ForwardContext
   if (fHost !== undefined) headers.push('x-forwarded-host', fHost);
   headers.push('x-forwarded-prefix', ctx.prefix);
   if (ctx.upgrade && upgrade !== undefined) headers.push('connection', 'Upgrade', 'upgrade', upgrade);
+  const id = ctx.identity;
+  if (id !== undefined) for (let i = 0; i < id.length; i++) headers.push(id[i]!);
   return headers;
 }
 

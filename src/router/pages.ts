@@ -90,8 +90,11 @@ export function sendPage(
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
-/** Answers on a raw socket (WebSocket upgrades, before any proxying) and closes it. */
-export function sendRawError(socket: Duplex, status: number, message: string): void {
+/**
+ * Answers on a raw socket (WebSocket upgrades, before any proxying) and closes it.
+ * `extraHead` is extra header lines, each ending in CRLF (constants only).
+ */
+export function sendRawError(socket: Duplex, status: number, message: string, extraHead = ''): void {
   if (!socket.writable) {
     socket.destroy();
     return;
@@ -100,6 +103,7 @@ export function sendRawError(socket: Duplex, status: number, message: string): v
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
       'Connection: close\r\n' +
+      extraHead +
       'Content-Type: text/plain; charset=utf-8\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n` +
       body,
@@ -137,6 +141,16 @@ export const Pages = {
     status: 504,
     title: 'App took too long',
     message: `“${app}” did not answer in time.`,
+  }),
+  loginRequired: (): PageContent => ({
+    status: 401,
+    title: 'Login required',
+    message: 'Log in to Gantry, or send an API token (Authorization: Bearer gty_…), to open this app.',
+  }),
+  badToken: (): PageContent => ({
+    status: 401,
+    title: 'Invalid token',
+    message: 'The API token is unknown, revoked or expired. Create a new one with `gantry tokens:create`.',
   }),
   methodNotAllowed: (): PageContent => ({
     status: 405,

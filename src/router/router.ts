@@ -6,6 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { GantryError } from '../errors/index.js';
+import type { GateVerdict, RouterGate } from '../gate/index.js';
+import { SECURE_SESSION_COOKIE, SESSION_COOKIE } from '../identity/cookies.js';
 import type { Logger } from '../log/index.js';
 import { pickLeastOutstanding } from './balancer.js';
 import { buildUpstreamHeaders } from './headers.js';
@@ -25,6 +27,12 @@ export interface RouterOptions {
   connectTimeoutMs?: number;
   /** Give up waiting for a backend's response headers after this long (504). Default 60 s, like nginx. */
   headersTimeoutMs?: number;
+  /**
+   * Decides every `/apps/NAME/…` request (HTTP and upgrade) before routing. Without one,
+   * every app is open to everyone (the bare proxy, as benchmarked); identity headers
+   * and Gantry credentials are still never taken from or passed on for the client.
+   */
+  gate?: RouterGate;
 }
 
 interface DrainWaiter {
@@ -33,6 +41,17 @@ interface DrainWaiter {
 }
 
 const RETRY_AFTER = { 'retry-after': '5' };
+const LOGIN_CHALLENGE = { 'www-authenticate': 'Bearer realm="gantry"' };
+const BAD_TOKEN_CHALLENGE = { 'www-authenticate': 'Bearer realm="gantry", error="invalid_token"' };
+const RAW_LOGIN_CHALLENGE = 'WWW-Authenticate: Bearer realm="gantry"\r\n';
+const RAW_BAD_TOKEN_CHALLENGE = 'WWW-Authenticate: Bearer realm="gantry", error="invalid_token"\r\n';
+
+type Refusal = Exclude<GateVerdict['kind'], 'allow'>;
+
+/** Where an anonymous browser is sent: the login page, coming back to `url` after. */
+export function loginLocation(url: string): string {
+  return `/login?next=${encodeURIComponent(url)}`;
+}
 
 export class GantryRouter {
   readonly #routes = new Map<string, RouteState>();
@@ -41,10 +60,16 @@ export class GantryRouter {
   readonly #logger: Logger;
   readonly #trustProxy: boolean;
   readonly #deps: ProxyDeps;
+  readonly #gate: RouterGate | undefined;
+  /** The gate's cookie name when it is not one of the standard two (those are always removed). */
+  readonly #extraCookie: string | undefined;
 
   constructor(opts: RouterOptions) {
     this.#logger = opts.logger;
     this.#trustProxy = opts.trustProxy ?? false;
+    this.#gate = opts.gate;
+    const cookie = opts.gate?.cookieName;
+    this.#extraCookie = cookie === SESSION_COOKIE || cookie === SECURE_SESSION_COOKIE ? undefined : cookie;
     this.#deps = {
       logger: opts.logger,
       connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
@@ -86,6 +111,15 @@ export class GantryRouter {
     const t = matchTarget(url);
     if (t === undefined) return false;
     if (t.kind === 'app') {
+      let identity: readonly string[] | undefined;
+      if (this.#gate !== undefined) {
+        const v = this.#gate.check(t.app, req);
+        if (v.kind !== 'allow') {
+          this.#refuse(req, res, v.kind, t.app);
+          return true;
+        }
+        identity = v.headers;
+      }
       const rs = this.#routes.get(t.app);
       if (rs === undefined) {
         sendPage(req, res, Pages.appNotFound(t.app));
@@ -97,7 +131,7 @@ export class GantryRouter {
           sendPage(req, res, Pages.notRunning(t.app), RETRY_AFTER);
         } else {
           b.inflight++;
-          proxyHttp(this.#deps, req, res, rs, b, this.#headers(req, rs.prefix, false));
+          proxyHttp(this.#deps, req, res, rs, b, this.#headers(req, rs.prefix, false, identity));
         }
       }
     } else if (t.kind === 'redirect') {
@@ -120,6 +154,23 @@ export class GantryRouter {
       sendRawError(socket, 400, t.reason);
       return true;
     }
+    let identity: readonly string[] | undefined;
+    if (t.kind === 'app' && this.#gate !== undefined) {
+      const v = this.#gate.check(t.app, req);
+      if (v.kind === 'hidden') {
+        sendRawError(socket, 404, 'app not found');
+        return true;
+      }
+      if (v.kind === 'login') {
+        sendRawError(socket, 401, 'login required', RAW_LOGIN_CHALLENGE);
+        return true;
+      }
+      if (v.kind === 'badToken') {
+        sendRawError(socket, 401, 'invalid API token', RAW_BAD_TOKEN_CHALLENGE);
+        return true;
+      }
+      identity = v.headers;
+    }
     const rs = t.kind === 'app' ? this.#routes.get(t.app) : undefined;
     if (rs === undefined || rs.route.staticRoot !== undefined) {
       sendRawError(socket, 404, 'app not found');
@@ -135,7 +186,7 @@ export class GantryRouter {
       return true;
     }
     b.inflight++;
-    proxyUpgrade(this.#deps, req, socket, head, rs, b, this.#headers(req, rs.prefix, true));
+    proxyUpgrade(this.#deps, req, socket, head, rs, b, this.#headers(req, rs.prefix, true, identity));
     return true;
   }
 
@@ -186,14 +237,45 @@ export class GantryRouter {
     );
   }
 
-  #headers(req: IncomingMessage, prefix: string, upgrade: boolean): string[] {
+  #headers(
+    req: IncomingMessage,
+    prefix: string,
+    upgrade: boolean,
+    identity: readonly string[] | undefined,
+  ): string[] {
     return buildUpstreamHeaders(req.rawHeaders, {
       clientAddr: req.socket.remoteAddress ?? '',
       encrypted: (req.socket as TLSSocket).encrypted === true,
       prefix,
       trustProxy: this.#trustProxy,
       upgrade,
+      sessionCookie: this.#extraCookie,
+      identity,
     });
+  }
+
+  /**
+   * A request the gate refused. `hidden` answers exactly like a missing app. `login`
+   * sends browsers (GET/HEAD asking for HTML) to the login page and others a 401.
+   */
+  #refuse(req: IncomingMessage, res: ServerResponse, kind: Refusal, app: string): void {
+    if (kind === 'hidden') {
+      sendPage(req, res, Pages.appNotFound(app));
+    } else if (kind === 'badToken') {
+      sendPage(req, res, Pages.badToken(), BAD_TOKEN_CHALLENGE);
+    } else if (
+      (req.method === 'GET' || req.method === 'HEAD') &&
+      req.headers.accept?.includes('text/html') === true
+    ) {
+      res.writeHead(302, {
+        location: loginLocation(req.url!),
+        'content-length': 0,
+        'cache-control': 'no-store',
+      });
+      res.end();
+    } else {
+      sendPage(req, res, Pages.loginRequired(), LOGIN_CHALLENGE);
+    }
   }
 
   #serveStatic(req: IncomingMessage, res: ServerResponse, route: RouteState, pathEnd: number): void {
