@@ -18,7 +18,13 @@ import { allows } from './identity/policy.js';
 import type { Identity } from './identity/types.js';
 import { sessionCookieName } from './identity/cookies.js';
 import { Keyring, reencryptAll, rotateMasterKey } from './secrets/index.js';
-import { createProviders, redirectProviders, passwordProviders, closeProviders, ssoRoutes } from './sso/index.js';
+import {
+  createProviders,
+  redirectProviders,
+  passwordProviders,
+  closeProviders,
+  ssoRoutes,
+} from './sso/index.js';
 import { createGate, IdentitySigner } from './gate/index.js';
 import { createSshServer, type SshServer } from './ssh/index.js';
 import { LogStore } from './logs/index.js';
@@ -85,7 +91,10 @@ export async function startServer(
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   const reencrypted = await reencryptAll(store.db, keyring);
   if (reencrypted > 0)
-    logger.info({ reencrypted, keyId: keyring.currentKeyId }, 'config vars re-encrypted under the current master key');
+    logger.info(
+      { reencrypted, keyId: keyring.currentKeyId },
+      'config vars re-encrypted under the current master key',
+    );
   const boot = await new Users(store.db).bootstrapAdmin(config.adminPassword);
   const directory = new SqlDirectory({ db: store.db, logger });
   await directory.load();
@@ -187,31 +196,31 @@ export async function startServer(
     },
   });
   const deployPush = async (ctx: Parameters<Parameters<typeof createGitService>[0]['onPush']>[0]) => {
-      await deployer.deploySource({
-        app: ctx.app,
-        commit: ctx.update.newSha,
-        output: ctx.output,
-        signal: ctx.signal,
-        holdLockUntil: ctx.finished,
-        // Two pushes racing: the second must not go live if git will refuse its ref update.
-        verify: async () => {
-          if ((await readRef(ctx.repoPath, ctx.update.ref)) !== ctx.update.oldSha) {
-            throw new GantryError(
-              'GANTRY_DEPLOY_IN_PROGRESS',
-              `${ctx.update.ref} moved while this push waited (another push landed first): fetch, then push again`,
-            );
-          }
-        },
-        fill: (dir) =>
-          git.exportCommit({
-            repoPath: ctx.repoPath,
-            sha: ctx.update.newSha,
-            dest: dir,
-            gitEnv: ctx.gitEnv,
-            // Same bound as uploads: what a push unpacks to, not just its packed size.
-            maxBytes: config.maxPushBytes * 4,
-          }),
-      });
+    await deployer.deploySource({
+      app: ctx.app,
+      commit: ctx.update.newSha,
+      output: ctx.output,
+      signal: ctx.signal,
+      holdLockUntil: ctx.finished,
+      // Two pushes racing: the second must not go live if git will refuse its ref update.
+      verify: async () => {
+        if ((await readRef(ctx.repoPath, ctx.update.ref)) !== ctx.update.oldSha) {
+          throw new GantryError(
+            'GANTRY_DEPLOY_IN_PROGRESS',
+            `${ctx.update.ref} moved while this push waited (another push landed first): fetch, then push again`,
+          );
+        }
+      },
+      fill: (dir) =>
+        git.exportCommit({
+          repoPath: ctx.repoPath,
+          sha: ctx.update.newSha,
+          dest: dir,
+          gitEnv: ctx.gitEnv,
+          // Same bound as uploads: what a push unpacks to, not just its packed size.
+          maxBytes: config.maxPushBytes * 4,
+        }),
+    });
   };
   await git.start();
   const ssh: SshServer | undefined =

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- JSON bodies of the API under test */
 /**
  * Identity and access end to end, on a real server with real identity providers:
  * a developer deploys a restricted app; viewers arrive through the login form,

@@ -89,7 +89,10 @@ function parseOptionalPort(name: string, v: string): number | null {
 
 function parseRole(v: string): GantryConfig['defaultRole'] {
   if (v === 'admin' || v === 'developer' || v === 'viewer') return v;
-  throw new GantryError('GANTRY_INVALID_CONFIG', `defaultRole must be admin, developer or viewer, got "${v}"`);
+  throw new GantryError(
+    'GANTRY_INVALID_CONFIG',
+    `defaultRole must be admin, developer or viewer, got "${v}"`,
+  );
 }
 
 function parseProviders(v: unknown): unknown[] {

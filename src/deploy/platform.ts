@@ -11,7 +11,6 @@ import type {
   OutputSink,
   Platform,
   ReleaseInfo,
-  User,
 } from '../api/platform.js';
 import type { AppRecords, AppRow, ReleaseRow } from '../apps/records.js';
 import type { LogStore } from '../logs/index.js';

@@ -8,7 +8,7 @@
 export function safeNext(next: unknown, fallback = '/'): string {
   if (typeof next !== 'string' || next.length === 0 || next.length > 2048) return fallback;
   // Browsers drop tab/CR/LF anywhere in a URL and treat backslashes like slashes.
-  if (/[\u0000-\u001f\u007f\\]/.test(next)) return fallback;
+  if (hasControlOrBackslash(next)) return fallback;
   if (next[0] !== '/' || next[1] === '/') return fallback;
   // Encoded slashes or backslashes right after the first one could be decoded by something downstream.
   let decoded: string;
@@ -17,7 +17,7 @@ export function safeNext(next: unknown, fallback = '/'): string {
   } catch {
     return fallback;
   }
-  if (decoded[1] === '/' || decoded[1] === '\\' || /[\u0000-\u001f\u007f]/.test(decoded)) return fallback;
+  if (decoded[1] === '/' || decoded[1] === '\\' || hasControlOrBackslash(decoded)) return fallback;
   // Resolved against a dummy origin, it must stay on that origin.
   const base = 'http://gantry.invalid';
   let url: URL;
@@ -28,4 +28,13 @@ export function safeNext(next: unknown, fallback = '/'): string {
   }
   if (url.origin !== base) return fallback;
   return url.pathname + url.search + url.hash;
+}
+
+/** Any C0 control character, DEL or backslash. */
+function hasControlOrBackslash(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f || c === 0x5c) return true;
+  }
+  return false;
 }

@@ -157,8 +157,7 @@ export async function createApp(
   visibility: 'public' | 'authenticated' | 'restricted' = 'public',
 ): Promise<void> {
   await t.api('POST', '/api/apps', { name });
-  if (visibility !== 'restricted')
-    await t.api('PUT', `/api/apps/${name}/access/visibility`, { visibility });
+  if (visibility !== 'restricted') await t.api('PUT', `/api/apps/${name}/access/visibility`, { visibility });
 }
 
 /** Creates the app and pushes the fixture; throws with the push output if it fails. */
