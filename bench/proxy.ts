@@ -1,13 +1,19 @@
 /**
  * Proxy benchmark: one Node hello-world upstream, measured side by side in one run
  *   (a) directly, (b) through nginx with upstream keepalive, (c) through Gantry's router,
- * each with `wrk -t1 -c32 --latency`. Everything on 127.0.0.1; all children are stopped
- * at the end. Results: a table on stdout and bench/results/proxy-latest.json.
+ *   (d) through Gantry's router with the auth gate on (session cookie, restricted app,
+ *   identity headers and JWT), (e) through nginx with `auth_request` to a Node auth
+ *   endpoint running the same gate (PERF.md's baseline architecture),
+ * each with `wrk -t1 -c32 --latency`; (d) and (e) send the same session cookie.
+ * Everything on 127.0.0.1; all children are stopped at the end. Results: a table on
+ * stdout and bench/results/proxy-latest.json.
  *
  * Env: BENCH_DURATION (seconds per measurement, default 8), BENCH_WARMUP (seconds of
  * warm-up per target, default 2), BENCH_ROUNDS (measurements per target, median
- * reported, default 1), BENCH_ROUTER_ARGS (extra node flags for the router process,
- * e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ * reported, default 1), BENCH_ROUTER_ARGS (extra node flags for the router processes,
+ * e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`), BENCH_ONLY (comma-separated substrings:
+ * measure only the targets whose name contains one, e.g. `gantry` while tuning the
+ * router; ratios to targets not measured are left blank).
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -18,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnProcess } from '../src/exec/index.js';
 import { cpuMs, withChildren } from './cpu.js';
+import { BENCH_COOKIE } from './gate-fixture.js';
 import { runWrk, type WrkResult } from './wrk.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -26,6 +33,7 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1);
 const NGINX = '/usr/sbin/nginx';
 const PATH = '/apps/hello/';
+const ONLY = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean);
 
 const children: ChildProcess[] = [];
 
@@ -77,8 +85,13 @@ async function waitForPort(port: number, timeoutMs = 5_000): Promise<void> {
   }
 }
 
-async function startNginx(dir: string, upstreamPort: number): Promise<{ port: number; pid: number }> {
+async function startNginx(
+  dir: string,
+  upstreamPort: number,
+  authPort: number,
+): Promise<{ port: number; authGatedPort: number; pid: number }> {
   const port = await freePort();
+  const authGatedPort = await freePort();
   for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) await mkdir(join(dir, d));
   const conf = `
 worker_processes 1;
@@ -98,12 +111,42 @@ http {
     server 127.0.0.1:${upstreamPort};
     keepalive 64;
   }
+  upstream auth {
+    server 127.0.0.1:${authPort};
+    keepalive 64;
+  }
   server {
     listen 127.0.0.1:${port};
     location / {
       proxy_pass http://app;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
+    }
+  }
+  server {
+    listen 127.0.0.1:${authGatedPort};
+    location / {
+      auth_request /_gantry_auth;
+      auth_request_set $gantry_user $upstream_http_x_gantry_user;
+      auth_request_set $gantry_email $upstream_http_x_gantry_email;
+      auth_request_set $gantry_groups $upstream_http_x_gantry_groups;
+      auth_request_set $gantry_identity $upstream_http_gantry_identity;
+      proxy_set_header X-Gantry-User $gantry_user;
+      proxy_set_header X-Gantry-Email $gantry_email;
+      proxy_set_header X-Gantry-Groups $gantry_groups;
+      proxy_set_header Gantry-Identity $gantry_identity;
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+    location = /_gantry_auth {
+      internal;
+      proxy_pass http://auth;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header X-Original-URI $request_uri;
     }
   }
 }
@@ -115,7 +158,8 @@ http {
   });
   children.push(child);
   await waitForPort(port);
-  return { port, pid: child.pid! };
+  await waitForPort(authGatedPort);
+  return { port, authGatedPort, pid: child.pid! };
 }
 
 async function stopAll(): Promise<void> {
@@ -152,29 +196,71 @@ interface Row extends Sample {
   url: string;
   vsDirect: number;
   vsNginx: number;
+  vsNginxAuth: number;
+}
+
+interface Target {
+  path: string;
+  url: string;
+  /** Processes whose CPU time is the proxy's (router, or nginx master + workers + auth endpoint). */
+  pids: number[];
+  headers?: string[];
 }
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'gantry-bench-'));
   try {
+    const gateDir = join(dir, 'gate');
+    await mkdir(gateDir);
     const upstream = await startNode('upstream.ts', {});
-    const nginx = await startNginx(dir, upstream.port);
+    // Created first: the gated router and the auth endpoint then share the identity key.
+    const auth = await startNode('auth-server.ts', { GATE_DATA_DIR: gateDir });
+    const nginx = await startNginx(dir, upstream.port, auth.port);
     const routerArgs = (process.env.BENCH_ROUTER_ARGS ?? '').split(' ').filter(Boolean);
     const router = await startNode('router-server.ts', { UPSTREAM_PORT: String(upstream.port) }, routerArgs);
+    const gated = await startNode(
+      'router-server.ts',
+      { UPSTREAM_PORT: String(upstream.port), GATE_DATA_DIR: gateDir },
+      routerArgs,
+    );
     const nginxPids = await withChildren(nginx.pid);
+    const cookie = [`Cookie: ${BENCH_COOKIE}`];
 
-    const targets = [
-      { path: 'direct', url: `http://127.0.0.1:${upstream.port}${PATH}`, pids: [] as number[] },
+    const all: Target[] = [
+      { path: 'direct', url: `http://127.0.0.1:${upstream.port}${PATH}`, pids: [] },
       { path: 'nginx', url: `http://127.0.0.1:${nginx.port}${PATH}`, pids: nginxPids },
       { path: 'gantry router', url: `http://127.0.0.1:${router.port}${PATH}`, pids: [router.pid] },
+      {
+        path: 'gantry router + gate',
+        url: `http://127.0.0.1:${gated.port}${PATH}`,
+        pids: [gated.pid],
+        headers: cookie,
+      },
+      {
+        path: 'nginx + auth_request',
+        url: `http://127.0.0.1:${nginx.authGatedPort}${PATH}`,
+        pids: [...nginxPids, auth.pid],
+        headers: cookie,
+      },
     ];
+    const targets = ONLY.length === 0 ? all : all.filter((t) => ONLY.some((o) => t.path.includes(o)));
+    // A gated target that refuses the cookie would measure error pages: check first.
+    for (const t of targets) {
+      const r = await fetch(t.url, {
+        headers: Object.fromEntries((t.headers ?? []).map((h) => h.split(': '))),
+      });
+      const body = await r.text();
+      if (r.status !== 200 || body !== 'hello world\n') throw new Error(`${t.path}: ${r.status} ${body}`);
+    }
     const samples = new Map<string, Sample[]>(targets.map((t) => [t.path, []]));
-    if (WARMUP > 0) for (const t of targets) await runWrk({ url: t.url, durationSec: WARMUP });
+    if (WARMUP > 0) {
+      for (const t of targets) await runWrk({ url: t.url, durationSec: WARMUP, headers: t.headers });
+    }
     // Rounds interleave the targets so drift (load from other processes) hits all alike.
     for (let r = 0; r < ROUNDS; r++) {
       for (const t of targets) {
         const [p0, a0] = [await cpuMs(t.pids), await cpuMs([upstream.pid])];
-        const w = await runWrk({ url: t.url, durationSec: DURATION });
+        const w = await runWrk({ url: t.url, durationSec: DURATION, headers: t.headers });
         const [p1, a1] = [await cpuMs(t.pids), await cpuMs([upstream.pid])];
         samples.get(t.path)!.push({
           ...w,
@@ -184,28 +270,39 @@ async function main(): Promise<void> {
       }
     }
     const results = targets.map((t) => ({ path: t.path, url: t.url, ...median(samples.get(t.path)!) }));
-    const direct = results[0]!.requestsPerSec;
-    const nginxRps = results[1]!.requestsPerSec;
+    const rps = (path: string): number => results.find((r) => r.path === path)?.requestsPerSec ?? NaN;
+    const direct = rps('direct');
+    const nginxRps = rps('nginx');
+    const nginxAuthRps = rps('nginx + auth_request');
     const rows: Row[] = results.map((r) => ({
       ...r,
       vsDirect: r.requestsPerSec / direct,
       vsNginx: r.requestsPerSec / nginxRps,
+      vsNginxAuth: r.requestsPerSec / nginxAuthRps,
     }));
 
     const fmt = (n: number, d = 0): string =>
-      n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+      Number.isNaN(n)
+        ? '–'
+        : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
     const load = (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
     console.log(
       `\nwrk -t1 -c32 -d${DURATION}s --latency, ${ROUNDS} round(s), median by req/s; ${cpus().length} CPUs, load ${load}\n`,
     );
-    console.log('| path | req/s | vs direct | vs nginx | p50 | p99 | proxy CPU/req | app CPU/req | errors |');
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    console.log(
+      '| path | req/s | vs direct | vs nginx | vs nginx+auth | p50 | p99 | proxy CPU/req | app CPU/req | errors |',
+    );
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of rows) {
       console.log(
-        `| ${r.path} | ${fmt(r.requestsPerSec)} | ${fmt(r.vsDirect, 2)} | ${fmt(r.vsNginx, 2)} | ${fmt(r.p50Ms, 2)} ms | ${fmt(r.p99Ms, 2)} ms | ${fmt(r.proxyCpuUsPerReq)} µs | ${fmt(r.appCpuUsPerReq)} µs | ${r.errors} |`,
+        `| ${r.path} | ${fmt(r.requestsPerSec)} | ${fmt(r.vsDirect, 2)} | ${fmt(r.vsNginx, 2)} | ${fmt(r.vsNginxAuth, 2)} | ${fmt(r.p50Ms, 2)} ms | ${fmt(r.p99Ms, 2)} ms | ${fmt(r.proxyCpuUsPerReq)} µs | ${fmt(r.appCpuUsPerReq)} µs | ${r.errors} |`,
       );
     }
-    const out = join(here, 'results', 'proxy-latest.json');
+    // A partial run (BENCH_ONLY) is for tuning: it never replaces the recorded full run.
+    const out =
+      ONLY.length === 0
+        ? join(here, 'results', 'proxy-latest.json')
+        : join(tmpdir(), 'gantry-bench-partial.json');
     await mkdir(dirname(out), { recursive: true });
     await writeFile(
       out,

@@ -45,10 +45,14 @@ export interface WrkOptions {
   durationSec: number;
   threads?: number;
   connections?: number;
+  /** Extra request headers, `Name: value` each (wrk -H). */
+  headers?: string[];
 }
 
 export async function runWrk(o: WrkOptions): Promise<WrkResult> {
-  const args = [`-t${o.threads ?? 1}`, `-c${o.connections ?? 32}`, `-d${o.durationSec}s`, '--latency', o.url];
+  const args = [`-t${o.threads ?? 1}`, `-c${o.connections ?? 32}`, `-d${o.durationSec}s`, '--latency'];
+  for (const h of o.headers ?? []) args.push('-H', h);
+  args.push(o.url);
   const r = await runChecked('wrk', args, { timeoutMs: (o.durationSec + 30) * 1000 });
   return parseWrk(r.stdout);
 }

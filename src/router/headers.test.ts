@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readCookie } from '../identity/cookies.js';
-import { buildUpstreamHeaders, serializeRequestHead, responseHeaderList, stripCookie } from './headers.js';
+import { buildUpstreamHeaders, serializeRequestHead, responseHeaderPairs, stripCookie } from './headers.js';
 import { hasRequestBody } from './http-proxy.js';
 
 const ctx = { clientAddr: '10.0.0.7', encrypted: false, prefix: '/apps/sales', trustProxy: false };
@@ -201,18 +201,26 @@ void describe('Gantry credentials and identity', () => {
   });
 });
 
-void test('responseHeaderList', () => {
-  const h = responseHeaderList({
-    connection: 'keep-alive, x-hop',
-    'x-hop': '1',
-    'keep-alive': 'timeout=5',
-    'transfer-encoding': 'chunked',
-    'content-type': 'text/plain',
-    'set-cookie': ['a=1', 'b=2'],
-  });
-  assert.deepEqual(h, ['content-type', 'text/plain', 'set-cookie', ['a=1', 'b=2']]);
-  assert.deepEqual(responseHeaderList({ connection: 'close', 'content-length': '3' }), [
-    'content-length',
+void test('responseHeaderPairs', () => {
+  const h = responseHeaderPairs([
+    'Connection',
+    'keep-alive, X-Hop',
+    'X-Hop',
+    '1',
+    'Keep-Alive',
+    'timeout=5',
+    'Transfer-Encoding',
+    'chunked',
+    'Content-Type',
+    'text/plain',
+    'Set-Cookie',
+    'a=1',
+    'set-cookie',
+    'b=2',
+  ]);
+  assert.deepEqual(h, ['Content-Type', 'text/plain', 'Set-Cookie', 'a=1', 'set-cookie', 'b=2']);
+  assert.deepEqual(responseHeaderPairs(['Connection', 'close', 'Content-Length', '3']), [
+    'Content-Length',
     '3',
   ]);
 });

@@ -4,9 +4,7 @@
  * and the identity headers are Gantry's alone. Pure functions over Node's flat
  * `rawHeaders` array so the hot path never materialises `req.headers`.
  */
-import type { IncomingHttpHeaders } from 'node:http';
-import { util as undiciUtil } from 'undici';
-import { gantryBearer } from '../gate/gate.js';
+import { gantryBearer, sameToken } from '../gate/gate.js';
 import { SECURE_SESSION_COOKIE, SESSION_COOKIE } from '../identity/cookies.js';
 
 /** What happens to an incoming request header of this (lower-case) name. */
@@ -48,6 +46,10 @@ const KIND = new Map<string, Kind>([
   // Identity is Gantry's to assert: whatever a client sends under these names is dropped.
   ['gantry-identity', Kind.Drop],
 ]);
+
+/** First letters (lower-cased) of the names in KIND and the dropped prefixes: other names are kept at once. */
+const SPECIAL_INITIAL = new Uint8Array(128);
+for (const c of 'acefgkptux') SPECIAL_INITIAL[c.charCodeAt(0)] = 1;
 
 function kindOf(lower: string): Kind {
   const k = KIND.get(lower);
@@ -171,11 +173,9 @@ export function buildUpstreamHeaders(raw: readonly string[], ctx: ForwardContext
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
-    // Well-known names (any case) come from undici's table without building a string.
-    const lower = undiciUtil.headerNameToString(name);
-    const kind = kindOf(lower);
+    const kind = SPECIAL_INITIAL[name.charCodeAt(0) | 0x20] === 1 ? kindOf(name.toLowerCase()) : Kind.Keep;
     if (kind === Kind.Keep) {
-      if (lower === 'host') host = value;
+      if (name.length === 4 && sameToken(name, 'host')) host = value;
       out.push(name, value);
     } else if (kind === Kind.Connection) {
       const t = extraConnectionTokens(value);
@@ -188,6 +188,7 @@ export function buildUpstreamHeaders(raw: readonly string[], ctx: ForwardContext
     } else if (kind === Kind.Upgrade) {
       upgrade = value;
     } else if (kind === Kind.Forwarded && ctx.trustProxy) {
+      const lower = name.toLowerCase();
       if (lower === 'x-forwarded-for') xff = xff === undefined ? value : `${xff}, ${value}`;
       else if (lower === 'x-forwarded-proto') xfProto ??= value;
       else if (lower === 'x-forwarded-host') xfHost ??= value;
@@ -216,35 +217,50 @@ function dropNamed(flat: string[], names: readonly string[]): string[] {
   return out;
 }
 
-const RESPONSE_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'proxy-connection',
-  'proxy-authenticate',
-  'trailer',
-  'upgrade',
-  'te',
-]);
+/**
+ * 0 for an end-to-end response header, 1 for a hop-by-hop one, 2 for Connection. By
+ * length first: the common headers (Content-Type, Date, …) are settled without a string
+ * being built or hashed.
+ */
+function responseHop(name: string): 0 | 1 | 2 {
+  switch (name.length) {
+    case 2:
+      return sameToken(name, 'te') ? 1 : 0;
+    case 7:
+      return sameToken(name, 'trailer') || sameToken(name, 'upgrade') ? 1 : 0;
+    case 10:
+      if (sameToken(name, 'connection')) return 2;
+      return sameToken(name, 'keep-alive') ? 1 : 0;
+    case 16:
+      return sameToken(name, 'proxy-connection') ? 1 : 0;
+    case 17:
+      return sameToken(name, 'transfer-encoding') ? 1 : 0;
+    case 18:
+      return sameToken(name, 'proxy-authenticate') ? 1 : 0;
+    default:
+      return 0;
+  }
+}
 
 /**
- * Upstream response headers (parsed, lower-case keys) as a flat `[name, value, …]` list
- * for `res.writeHead`, without hop-by-hop headers. Node re-frames the body itself
- * (chunked or Content-Length). Builds a new list instead of deleting keys: `delete`
- * would push the object into slow dictionary mode.
+ * Upstream response headers (the parser's raw `[name, value, …]` strings) as a flat list
+ * for `res.writeHead`, without hop-by-hop headers and those the upstream's Connection
+ * header names. Repeated headers (Set-Cookie) stay separate lines. Node re-frames the
+ * body itself (chunked or Content-Length).
  */
-export function responseHeaderList(h: IncomingHttpHeaders): (string | string[])[] {
-  const conn = h.connection;
-  const extra =
-    conn === undefined ? undefined : extraConnectionTokens(Array.isArray(conn) ? conn.join(',') : conn);
-  const out: (string | string[])[] = [];
-  for (const name in h) {
-    const value = h[name];
-    if (value === undefined || RESPONSE_HOP.has(name)) continue;
-    if (extra !== undefined && extra.includes(name)) continue;
-    out.push(name, value);
+export function responseHeaderPairs(raw: readonly string[]): string[] {
+  const out: string[] = [];
+  let extra: string[] | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const hop = responseHop(raw[i]!);
+    if (hop === 0) {
+      out.push(raw[i]!, raw[i + 1]!);
+    } else if (hop === 2) {
+      const t = extraConnectionTokens(raw[i + 1]!);
+      if (t) extra = extra ? extra.concat(t) : t;
+    }
   }
-  return out;
+  return extra ? dropNamed(out, extra) : out;
 }
 
 /** Serialises a request head for a raw socket (WebSocket upgrade). Values were validated by Node's parser. */

@@ -1,20 +1,18 @@
 /**
- * HTTP proxying over undici's low-level `dispatch`: the response streams straight into
- * Node's `ServerResponse`, chunk by chunk, with backpressure both ways (undici stops
- * reading the upstream socket while `res` is full; `req` is read only as fast as the
- * upstream takes it).
+ * HTTP proxying over the router's own upstream client (upstream.ts): the response
+ * streams straight into Node's `ServerResponse`, chunk by chunk, with backpressure both
+ * ways (the upstream socket stops being read while `res` is full; `req` is read only as
+ * fast as the upstream takes it).
  *
  * Hot path: one handler object per request and no per-request closures. The `res`
  * listeners are shared module functions that find their handler through a symbol.
  */
-import type { IncomingMessage, ServerResponse, IncomingHttpHeaders } from 'node:http';
-import type { Dispatcher } from 'undici';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log/index.js';
-import { responseHeaderList } from './headers.js';
+import { responseHeaderPairs, serializeRequestHead } from './headers.js';
 import { Pages, sendPage } from './pages.js';
 import { poolFor, type BackendState, type PoolSettings, type RouteState } from './state.js';
-
-type Controller = Dispatcher.DispatchController;
+import { isUpstreamTimeout, type UpstreamExchange, type UpstreamSink } from './upstream.js';
 
 export interface ProxyDeps extends PoolSettings {
   logger: Logger;
@@ -34,27 +32,36 @@ function onResDrain(this: TaggedResponse): void {
   this[kHandler]?.resumeUpstream();
 }
 
-/** True when the request carries a body (anything but a zero Content-Length or none). */
-export function hasRequestBody(raw: readonly string[]): boolean {
+/** How the request body is framed: none, Content-Length, or chunked (Transfer-Encoding). */
+export const enum BodyFraming {
+  None = 0,
+  Length = 1,
+  Chunked = 2,
+}
+
+/** The request's body framing (anything but a zero Content-Length or none has a body). */
+export function requestBodyFraming(raw: readonly string[]): BodyFraming {
+  let framing = BodyFraming.None;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     if (name.length === 14 && name.toLowerCase() === 'content-length') {
-      if (Number(raw[i + 1]) > 0) return true;
+      if (Number(raw[i + 1]) > 0) framing = BodyFraming.Length;
     } else if (name.length === 17 && name.toLowerCase() === 'transfer-encoding') {
-      return true;
+      // Node's parser refuses Content-Length together with Transfer-Encoding.
+      return BodyFraming.Chunked;
     }
   }
-  return false;
+  return framing;
 }
 
-function isTimeout(err: Error): boolean {
-  const code = (err as { code?: string }).code;
-  return code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT';
+/** True when the request carries a body. */
+export function hasRequestBody(raw: readonly string[]): boolean {
+  return requestBodyFraming(raw) !== BodyFraming.None;
 }
 
-/** One proxied request, as an undici 7 dispatch handler. */
-class ProxyHandler implements Dispatcher.DispatchHandler {
-  #controller: Controller | undefined = undefined;
+/** One proxied request: the sink of its upstream exchange. */
+class ProxyHandler implements UpstreamSink {
+  exchange: UpstreamExchange | undefined = undefined;
   #done = false;
   #clientGone = false;
   readonly #deps: ProxyDeps;
@@ -79,41 +86,29 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
     res.on('close', onResClose);
   }
 
-  onRequestStart(controller: Controller): void {
-    this.#controller = controller;
-    // The client may have left while the request waited for a free connection.
-    if (this.#clientGone) controller.abort(CLIENT_GONE);
-  }
-
-  onResponseStart(
-    controller: Controller,
-    statusCode: number,
-    headers: IncomingHttpHeaders,
-    statusMessage?: string,
-  ): void {
+  onHead(status: number, statusText: string, headers: string[]): void {
     if (this.#clientGone) return;
     try {
-      this.#res.writeHead(statusCode, statusMessage, responseHeaderList(headers));
+      this.#res.writeHead(status, statusText, responseHeaderPairs(headers));
     } catch (err) {
       // Node refuses some things llhttp lets through (odd status codes, header bytes).
-      controller.abort(err as Error);
+      this.exchange?.abort(err as Error);
     }
   }
 
-  onResponseData(controller: Controller, chunk: Buffer): void {
-    if (this.#clientGone) return;
-    if (!this.#res.write(chunk)) {
-      controller.pause();
-      this.#res.once('drain', onResDrain);
-    }
+  onBody(chunk: Buffer): boolean {
+    if (this.#clientGone) return true;
+    if (this.#res.write(chunk)) return true;
+    this.#res.once('drain', onResDrain);
+    return false;
   }
 
-  onResponseEnd(): void {
+  onEnd(): void {
     this.#finish();
     if (!this.#clientGone) this.#res.end();
   }
 
-  onResponseError(_controller: Controller | undefined, err: Error): void {
+  onError(err: Error): void {
     this.#finish();
     if (this.#clientGone) return;
     const res = this.#res;
@@ -127,18 +122,18 @@ class ProxyHandler implements Dispatcher.DispatchHandler {
       { app, backend: this.#b.backend.id, code: (err as { code?: string }).code, err: err.message },
       'upstream request failed',
     );
-    sendPage(this.#req, res, isTimeout(err) ? Pages.gatewayTimeout(app) : Pages.badGateway(app));
+    sendPage(this.#req, res, isUpstreamTimeout(err) ? Pages.gatewayTimeout(app) : Pages.badGateway(app));
   }
 
   /** `res` closed: after a normal end (ignored) or because the client left (abort upstream). */
   clientClosed(): void {
     if (this.#done) return;
     this.#clientGone = true;
-    this.#controller?.abort(CLIENT_GONE);
+    this.exchange?.abort(CLIENT_GONE);
   }
 
   resumeUpstream(): void {
-    this.#controller?.resume();
+    this.exchange?.resume();
   }
 
   #finish(): void {
@@ -160,15 +155,15 @@ export function proxyHttp(
   b: BackendState,
   headers: string[],
 ): void {
-  const pool = poolFor(b, deps);
+  const framing = requestBodyFraming(req.rawHeaders);
+  // The client's Transfer-Encoding is hop-by-hop (dropped); the body is re-chunked upstream.
+  if (framing === BodyFraming.Chunked) headers.push('transfer-encoding', 'chunked');
   const handler = new ProxyHandler(deps, req, res, route, b);
-  pool.dispatch(
-    {
-      path: req.url!,
-      method: req.method as Dispatcher.HttpMethod,
-      headers,
-      body: hasRequestBody(req.rawHeaders) ? req : null,
-    },
-    handler,
-  );
+  handler.exchange = poolFor(b, deps).request({
+    method: req.method!,
+    head: serializeRequestHead(req.method!, req.url!, headers),
+    body: framing === BodyFraming.None ? null : req,
+    chunked: framing === BodyFraming.Chunked,
+    sink: handler,
+  });
 }

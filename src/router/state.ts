@@ -5,9 +5,9 @@
  * beyond the app lookup.
  */
 import type { Duplex } from 'node:stream';
-import { Pool } from 'undici';
 import type { Cursor } from './balancer.js';
 import type { AppRoute, Backend } from './types.js';
+import { UpstreamPool } from './upstream.js';
 
 export interface BackendState {
   readonly backend: Backend;
@@ -16,7 +16,7 @@ export interface BackendState {
   /** How many live routes list this backend. At 0 and idle, the state is disposed. */
   refs: number;
   /** Keep-alive connections, created on first use. */
-  pool: Pool | undefined;
+  pool: UpstreamPool | undefined;
   /** Client sockets of open WebSockets, so drain can close them at its deadline. */
   sockets: Set<Duplex> | undefined;
 }
@@ -36,23 +36,15 @@ export interface PoolSettings {
   headersTimeoutMs: number;
 }
 
-function origin(b: Backend): string {
-  const host = b.host.includes(':') && !b.host.startsWith('[') ? `[${b.host}]` : b.host;
-  return `http://${host}:${b.port}`;
-}
-
 /** The backend's pool, created on first use. */
-export function poolFor(b: BackendState, s: PoolSettings): Pool {
+export function poolFor(b: BackendState, s: PoolSettings): UpstreamPool {
   let pool = b.pool;
   if (pool === undefined) {
-    pool = new Pool(origin(b.backend), {
+    pool = new UpstreamPool(b.backend.host, b.backend.port, {
+      connectTimeoutMs: s.connectTimeoutMs,
+      headersTimeoutMs: s.headersTimeoutMs,
       // Bounded so a slow app sees queued requests rather than an unbounded connection storm.
-      connections: 256,
-      pipelining: 1,
-      connect: { timeout: s.connectTimeoutMs },
-      headersTimeout: s.headersTimeoutMs,
-      // Streams (SSE, long polls) may stay silent for minutes; the client decides when to give up.
-      bodyTimeout: 0,
+      maxConnections: 256,
     });
     b.pool = pool;
   }
