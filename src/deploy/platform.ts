@@ -4,14 +4,7 @@
  */
 import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import type {
-  AppInfo,
-  AppSummary,
-  BuildInfo,
-  OutputSink,
-  Platform,
-  ReleaseInfo,
-} from '../api/platform.js';
+import type { AppInfo, AppSummary, BuildInfo, OutputSink, Platform, ReleaseInfo } from '../api/platform.js';
 import type { AppRecords, AppRow, ReleaseRow } from '../apps/records.js';
 import type { LogStore } from '../logs/index.js';
 import type { LogLine, ProcessStatus, Runtime } from '../runtime/types.js';
