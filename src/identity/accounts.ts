@@ -86,7 +86,8 @@ export async function updateUser(
       fields,
       ...(r.set.email !== undefined ? { email: r.set.email } : {}),
     });
-  if (r.set.role !== undefined) ctx.changed();
+  // Role and email are in the identity apps receive: drop cached headers and JWTs now.
+  if (r.set.role !== undefined || r.set.email !== undefined) ctx.changed();
   return ctx.state.userInfo(r.u);
 }
 
