@@ -5,7 +5,7 @@
 import type { Database } from '../store/index.js';
 import { newId, now } from '../store/index.js';
 import type { User } from '../api/platform.js';
-import { hashPassword, verifyPassword, randomPassword } from './passwords.js';
+import { hashPassword, verifyPassword, randomPassword, DUMMY_HASH } from './passwords.js';
 
 export { hashPassword, verifyPassword, newToken, hashToken, randomPassword, safeEqual } from './passwords.js';
 export { ensureKeys, type ServerKeys } from './keys.js';
@@ -58,7 +58,3 @@ export class Users {
     return row && ok ? toUser(row) : undefined;
   }
 }
-
-/** argon2id hash of a random string, used to equalise timing for unknown users. */
-const DUMMY_HASH =
-  '$argon2id$v=19$m=19456,t=2,p=1$mskkiWrbBBTo5e9v9PFlDw$+IoBGpKzuPuelDg9aWXGyT0TuTeGZZ/aIcrHcAox3p4';

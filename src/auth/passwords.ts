@@ -33,3 +33,7 @@ export function safeEqual(a: string, b: string): boolean {
   const bb = Buffer.from(b);
   return ba.length === bb.length && timingSafeEqual(ba, bb);
 }
+
+/** argon2id hash of a random string: verified against for unknown users so timing doesn't reveal which usernames exist. */
+export const DUMMY_HASH =
+  '$argon2id$v=19$m=19456,t=2,p=1$mskkiWrbBBTo5e9v9PFlDw$+IoBGpKzuPuelDg9aWXGyT0TuTeGZZ/aIcrHcAox3p4';

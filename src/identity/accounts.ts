@@ -156,6 +156,16 @@ export async function destroyGroup(ctx: WriteContext, by: Actor, name: string): 
   ctx.changed();
 }
 
+/** A group whose members admins set by hand (not one an SSO provider fills at each login). */
+function adminManagedGroup(ctx: WriteContext, group: string): ReturnType<typeof findGroup> {
+  const g = findGroup(ctx.state, group);
+  if (g.source !== 'local')
+    throw badRequest(
+      `group ${group} is filled from ${g.source} at each login; change its members in ${g.source}`,
+    );
+  return g;
+}
+
 export async function addToGroup(
   ctx: WriteContext,
   by: Actor,
@@ -163,12 +173,8 @@ export async function addToGroup(
   username: string,
 ): Promise<GroupInfo> {
   const r = await ctx.serial(async () => {
-    const g = findGroup(ctx.state, group);
+    const g = adminManagedGroup(ctx, group);
     const u = findUser(ctx.state, username);
-    if (g.source !== 'local')
-      throw badRequest(
-        `group ${group} is filled from ${g.source} at each login; change its members in ${g.source}`,
-      );
     if (g.members.has(u)) return { g, changed: false };
     await ctx.db
       .insertInto('group_members')
@@ -191,12 +197,8 @@ export async function removeFromGroup(
   username: string,
 ): Promise<GroupInfo> {
   const r = await ctx.serial(async () => {
-    const g = findGroup(ctx.state, group);
+    const g = adminManagedGroup(ctx, group);
     const u = findUser(ctx.state, username);
-    if (g.source !== 'local')
-      throw badRequest(
-        `group ${group} is filled from ${g.source} at each login; change its members in ${g.source}`,
-      );
     if (!g.members.has(u)) return { g, changed: false };
     const from = u.memberSource.get(g.id) ?? 'local';
     if (from !== 'local')

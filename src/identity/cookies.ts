@@ -1,7 +1,8 @@
 /**
  * The session cookie: its name (with the `__Host-` prefix over HTTPS), parsing
  * one cookie out of a Cookie header without allocating a map, and removing it
- * from the header that is forwarded to apps.
+ * from the header that is forwarded to apps (at exactly the boundaries readCookie
+ * reads it, so whatever could be read as the session is never forwarded).
  */
 
 export const SESSION_COOKIE = 'gantry_session';
@@ -28,18 +29,47 @@ export function readCookie(header: string | undefined, name: string): string | u
   return undefined;
 }
 
-/** The Cookie header without cookie `name` (undefined when nothing is left). */
+/** `s` without leading and trailing whitespace and `;`. */
+function trimPairs(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) <= 32 || s.charCodeAt(a) === 59)) a++;
+  while (b > a && (s.charCodeAt(b - 1) <= 32 || s.charCodeAt(b - 1) === 59)) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
+
+function joinPairs(a: string, b: string): string {
+  const t = trimPairs(b);
+  if (t === '') return a;
+  return a === '' ? t : `${a}; ${t}`;
+}
+
+/**
+ * A Cookie header without any `name=…` pair (undefined when nothing is left). It finds
+ * the name at the same boundaries as `readCookie` (after `;`, a space or the start), so
+ * whatever the gate could read as the session is never forwarded.
+ */
 export function withoutCookie(header: string, name: string): string | undefined {
-  if (header.indexOf(name) === -1) return header;
-  const kept: string[] = [];
-  for (const part of header.split(';')) {
-    const p = part.trim();
-    if (p === '') continue;
-    const eq = p.indexOf('=');
-    if ((eq === -1 ? p : p.slice(0, eq)) === name) continue;
-    kept.push(p);
+  let i = header.indexOf(name);
+  if (i === -1) return header;
+  let kept = '';
+  let from = 0;
+  let removed = false;
+  while (i !== -1) {
+    const before = i === 0 ? 59 : header.charCodeAt(i - 1);
+    if ((before === 59 || before === 32) && header.charCodeAt(i + name.length) === 61 /* = */) {
+      kept = joinPairs(kept, header.slice(from, i));
+      removed = true;
+      const end = header.indexOf(';', i);
+      from = end === -1 ? header.length : end + 1;
+      i = end === -1 ? -1 : header.indexOf(name, from);
+    } else {
+      i = header.indexOf(name, i + 1);
+    }
   }
-  return kept.length === 0 ? undefined : kept.join('; ');
+  if (!removed) return header;
+  kept = joinPairs(kept, header.slice(from));
+  return kept === '' ? undefined : kept;
 }
 
 /** A Set-Cookie header value for the session cookie (HttpOnly, SameSite=Lax, Path=/). */

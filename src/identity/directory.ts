@@ -10,7 +10,7 @@
  */
 import type { Database } from '../store/index.js';
 import type { Logger } from '../log/index.js';
-import { hashToken, verifyPassword } from '../auth/passwords.js';
+import { DUMMY_HASH, hashToken, verifyPassword } from '../auth/passwords.js';
 import type {
   Actor,
   AppAccess,
@@ -50,10 +50,6 @@ export interface SqlDirectoryOptions {
 const USE_RECORD_INTERVAL_MS = 60_000;
 /** A session cookie: 32 random bytes, base64url. */
 const COOKIE_LENGTH = 43;
-
-/** argon2id hash of a random string, verified for unknown users so timing doesn't reveal who exists. */
-const DUMMY_HASH =
-  '$argon2id$v=19$m=19456,t=2,p=1$mskkiWrbBBTo5e9v9PFlDw$+IoBGpKzuPuelDg9aWXGyT0TuTeGZZ/aIcrHcAox3p4';
 
 export class SqlDirectory implements Directory {
   readonly #db: Database;

@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readCookie } from '../identity/cookies.js';
-import { buildUpstreamHeaders, serializeRequestHead, responseHeaderPairs, stripCookie } from './headers.js';
+import { buildUpstreamHeaders, serializeRequestHead, responseHeaderPairs } from './headers.js';
+import { withoutCookie as stripCookie } from '../identity/cookies.js';
 import { hasRequestBody } from './http-proxy.js';
 
 const ctx = { clientAddr: '10.0.0.7', encrypted: false, prefix: '/apps/sales', trustProxy: false };

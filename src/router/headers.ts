@@ -5,7 +5,7 @@
  * `rawHeaders` array so the hot path never materialises `req.headers`.
  */
 import { gantryBearer, sameToken } from '../gate/gate.js';
-import { SECURE_SESSION_COOKIE, SESSION_COOKIE } from '../identity/cookies.js';
+import { SECURE_SESSION_COOKIE, SESSION_COOKIE, withoutCookie } from '../identity/cookies.js';
 
 /** What happens to an incoming request header of this (lower-case) name. */
 const enum Kind {
@@ -57,58 +57,15 @@ function kindOf(lower: string): Kind {
   return lower.startsWith('proxy-') || lower.startsWith('x-gantry-') ? Kind.Drop : Kind.Keep;
 }
 
-/** `s` without leading and trailing whitespace and `;`. */
-function trimPairs(s: string): string {
-  let a = 0;
-  let b = s.length;
-  while (a < b && (s.charCodeAt(a) <= 32 || s.charCodeAt(a) === 59)) a++;
-  while (b > a && (s.charCodeAt(b - 1) <= 32 || s.charCodeAt(b - 1) === 59)) b--;
-  return a === 0 && b === s.length ? s : s.slice(a, b);
-}
-
-function joinPairs(a: string, b: string): string {
-  const t = trimPairs(b);
-  if (t === '') return a;
-  return a === '' ? t : `${a}; ${t}`;
-}
-
-/**
- * A Cookie header without any `name=…` pair (undefined when nothing is left). It finds
- * the name at the same boundaries as `readCookie` (after `;`, a space or the start), so
- * whatever the gate could read as the session is never forwarded.
- */
-export function stripCookie(header: string, name: string): string | undefined {
-  let i = header.indexOf(name);
-  if (i === -1) return header;
-  let kept = '';
-  let from = 0;
-  let removed = false;
-  while (i !== -1) {
-    const before = i === 0 ? 59 : header.charCodeAt(i - 1);
-    if ((before === 59 || before === 32) && header.charCodeAt(i + name.length) === 61 /* = */) {
-      kept = joinPairs(kept, header.slice(from, i));
-      removed = true;
-      const end = header.indexOf(';', i);
-      from = end === -1 ? header.length : end + 1;
-      i = end === -1 ? -1 : header.indexOf(name, from);
-    } else {
-      i = header.indexOf(name, i + 1);
-    }
-  }
-  if (!removed) return header;
-  kept = joinPairs(kept, header.slice(from));
-  return kept === '' ? undefined : kept;
-}
-
 /** The Cookie header value to forward: without Gantry's session cookies (either name). */
 function forwardedCookie(value: string, extra: string | undefined): string | undefined {
   let v: string | undefined = value;
   // Both standard names contain "gantry_session": one search settles the common case.
   if (v.indexOf(SESSION_COOKIE) !== -1) {
-    v = stripCookie(v, SESSION_COOKIE);
-    if (v !== undefined) v = stripCookie(v, SECURE_SESSION_COOKIE);
+    v = withoutCookie(v, SESSION_COOKIE);
+    if (v !== undefined) v = withoutCookie(v, SECURE_SESSION_COOKIE);
   }
-  if (v !== undefined && extra !== undefined) v = stripCookie(v, extra);
+  if (v !== undefined && extra !== undefined) v = withoutCookie(v, extra);
   return v;
 }
 
