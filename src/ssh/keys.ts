@@ -1,13 +1,12 @@
 /**
- * Keys: the server's host key (made once with ssh-keygen, kept 0600) and
+ * Keys: the server's host key (made once in-process, kept 0600; no ssh-keygen needed) and
  * checking a client's public key against the one stored for its fingerprint.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import ssh2 from 'ssh2';
 import { GantryError } from '../errors/index.js';
-import { runChecked } from '../exec/index.js';
 import { fingerprintOf } from '../identity/sshkey.js';
 
 const { utils } = ssh2;
@@ -40,8 +39,10 @@ export async function ensureHostKey(path: string): Promise<Buffer> {
     key = await readFile(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    await runChecked('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'gantry-host-key', '-f', path], {
-      timeoutMs: 30_000,
+    const made = utils.generateKeyPairSync('ed25519', { comment: 'gantry-host-key' });
+    // 'wx': two servers starting at once on one data dir keep the first key.
+    await writeFile(path, made.private, { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
     });
     key = await readFile(path);
   }
