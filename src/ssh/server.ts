@@ -21,7 +21,7 @@ export interface SshServerOptions {
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
-  /** Private host key; generated with ssh-keygen (ed25519, 0600) if missing. Usually DATA/keys/ssh_host_ed25519_key. */
+  /** Private host key; generated in-process (ed25519, 0600) if missing. Usually DATA/keys/ssh_host_ed25519_key. */
   hostKeyPath: string;
   /**
    * The user owning the key with this fingerprint (`SHA256:…`) and the key's
