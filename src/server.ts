@@ -35,7 +35,12 @@ import { GantryError } from './errors/index.js';
 import { buildSlug } from './build/index.js';
 import { validateAppName } from './apps/index.js';
 import { AppRecords } from './apps/records.js';
-import { Rollout, Deployer, GantryPlatform } from './deploy/index.js';
+import { Rollout, Deployer, GantryPlatform, ElasticOps } from './deploy/index.js';
+import { EventLog, describeRuntimeEvent } from './events/index.js';
+import { MetricsRecorder } from './metrics/index.js';
+import { CronHistory, CronScheduler, DEFAULT_RUN_TIMEOUT_MS, shellCommand } from './jobs/index.js';
+import { Scaler, type ScalingDefaults } from './scaler/index.js';
+import type { LimitPolicy } from './apps/index.js';
 import { buildApi } from './api/index.js';
 import { renderStatusPage } from './status-page.js';
 import { packageVersion } from './version.js';
@@ -116,14 +121,40 @@ export async function startServer(
   const stopWatching = directory.onChange(() => gate.invalidate());
   const records = new AppRecords(store.db, { uidBase: config.appUidBase, secrets: keyring });
   const logs = new LogStore({ dir: join(config.dataDir, 'logs'), logger });
+  const events = new EventLog({ db: store.db, logger });
   const runtime = new LocalRuntime({
     logger,
     logSink: logs.append,
     stopGraceMs: config.stopGraceMs,
     unsafeNoSandbox: config.unsafeNoSandbox,
   });
-  const router = createRouter({ logger, gate });
-  const rollout = new Rollout({
+  const stopRuntimeEvents = runtime.onEvent((e) => {
+    const d = describeRuntimeEvent(e);
+    if (d) events.record(e.app, { ...d, at: e.time });
+  });
+  const scalingDefaults: ScalingDefaults = {
+    min: config.defaultMinReplicas,
+    concurrency: config.defaultConcurrency,
+    idleTimeoutMs: config.defaultIdleTimeoutMs,
+    maxReplicas: config.maxReplicas,
+  };
+  const limitPolicy: LimitPolicy = { defaults: config.defaultLimits, maxima: config.maxLimits };
+  // `scaler` and `elastic` are built below: the closures that use them run only once
+  // requests come in (after listen()).
+  const router = createRouter({
+    logger,
+    gate,
+    wakeTimeoutMs: config.wakeTimeoutMs,
+    wakeQueueLimit: config.wakeQueueLimit,
+    onWake: (app) => {
+      scaler.wake(app).catch((err: unknown) => {
+        const message = err instanceof GantryError ? err.message : `${app} failed to start`;
+        if (!(err instanceof GantryError)) logger.error({ err, app }, 'waking app failed');
+        router.failWake(app, message);
+      });
+    },
+  });
+  const rollout: Rollout = new Rollout({
     runtime,
     router,
     logger,
@@ -137,6 +168,49 @@ export async function startServer(
         .filter((l) => l.process === process && l.time >= since)
         .slice(-15)
         .map((l) => l.text),
+    limits: limitPolicy,
+    webCount: (app, formationWeb) => elastic.webCountFor(app, formationWeb),
+    affinity: (app) => elastic.settings(app).affinity,
+    onLive: (_active, app) => {
+      elastic.live(app);
+      scaler.touch(app.name);
+    },
+  });
+  const scaler = new Scaler({
+    target: rollout,
+    logger,
+    windowMs: config.autoscaleWindowMs,
+    traffic: (app) => router.traffic(app),
+    record: (app, kind, message) => events.record(app, { kind, message }),
+  });
+  const cron: CronScheduler = new CronScheduler({
+    history: new CronHistory(store.db),
+    logger,
+    onEvent: (app, message) => events.record(app, { kind: 'cron', message }),
+    // The scheduler's own timeout fires first and is recorded as "timed out".
+    runner: ({ app, command, name, onOutput, signal }) =>
+      elastic.runOnce(app, command, {
+        kind: 'cron',
+        label: name.slice(app.length + 1),
+        onOutput,
+        signal,
+        timeoutMs: DEFAULT_RUN_TIMEOUT_MS + 60_000,
+      }),
+  });
+  await cron.start();
+  const metrics = new MetricsRecorder({
+    intervalMs: config.metricsIntervalMs,
+    logger,
+    sources: {
+      apps: () => {
+        const names = new Set(runtime.list().map((p) => p.app));
+        for (const [app] of router.allTraffic()) if (router.getRoute(app)) names.add(app);
+        return names;
+      },
+      traffic: (app) => router.traffic(app),
+      processes: (app) => runtime.list(app),
+      state: (app) => scaler.state(app).state,
+    },
   });
   const deployer = new Deployer({
     records,
@@ -147,6 +221,7 @@ export async function startServer(
     keepReleases: config.keepReleases,
     buildTimeoutMs: config.buildTimeoutMs,
     appLog: (app, text) => logs.system(app, text),
+    recoverAsleep: (app) => elastic.settings(app).min === 0,
     build: (b) =>
       buildSlug({
         ...b,
@@ -239,7 +314,22 @@ export async function startServer(
           git,
           logger,
         });
+  const elastic: ElasticOps = new ElasticOps({
+    records,
+    deployer,
+    rollout,
+    runtime,
+    scaler,
+    cron,
+    events,
+    metrics,
+    scalingDefaults,
+    limitPolicy,
+    shellCommand,
+    logger,
+  });
   const platform = new GantryPlatform({
+    elastic,
     records,
     deployer,
     rollout,
@@ -300,7 +390,15 @@ export async function startServer(
   // Bring deployed apps back after a restart, without delaying readiness of the API.
   const recovering = deployer
     .recover()
-    .catch((e: unknown) => logger.error({ err: e }, 'recovering apps failed'));
+    .then(async () => {
+      // Apps that are not deployed get their settings too (the first deploy then sees them).
+      for (const app of await records.list()) if (!rollout.active(app.name)) elastic.sync(app);
+    })
+    .catch((e: unknown) => logger.error({ err: e }, 'recovering apps failed'))
+    .finally(() => {
+      scaler.start();
+      metrics.start();
+    });
 
   let closed = false;
   return {
@@ -314,6 +412,9 @@ export async function startServer(
       if (closed) return;
       closed = true;
       await recovering;
+      await metrics.close();
+      await scaler.close();
+      await cron.close();
       await deployer.close();
       // Fastify closes idle connections; don't wait minutes for clients that hold one open.
       const force = setTimeout(() => server.closeAllConnections(), 2000);
@@ -322,6 +423,8 @@ export async function startServer(
       await router.close();
       await rollout.close();
       await runtime.close();
+      stopRuntimeEvents();
+      await events.close();
       await ssh?.close();
       await git.close();
       await closeProviders(providers);

@@ -79,6 +79,21 @@ const MATRIX: Record<string, Level> = {
   'DELETE /api/keys/:key': 'self',
   'GET /api/audit': 'admin',
   'POST /api/admin/master-key/rotate': 'admin',
+  'GET /api/apps/:app/scaling': 'read',
+  'PATCH /api/apps/:app/scaling': 'manage',
+  'POST /api/apps/:app/sleep': 'manage',
+  'POST /api/apps/:app/wake': 'manage',
+  'GET /api/apps/:app/limits': 'read',
+  'PUT /api/apps/:app/limits/:type': 'manage',
+  'DELETE /api/apps/:app/limits/:type': 'manage',
+  'GET /api/apps/:app/events': 'read',
+  'GET /api/apps/:app/metrics': 'read',
+  'GET /api/apps/:app/cron': 'read',
+  'GET /api/apps/:app/cron/runs': 'read',
+  'POST /api/apps/:app/cron/:id/run': 'manage',
+  'POST /api/apps/:app/run': 'manage',
+  'GET /metrics': 'admin',
+  'GET /robots.txt': 'public',
 };
 
 const CALLERS = [
@@ -149,6 +164,7 @@ const PARAMS: Record<string, string> = {
   username: 'nobody',
   group: 'nogroup',
   key: 'nokey',
+  type: 'web',
 };
 const fill = (path: string): string => path.replace(/:(\w+)/g, (_m, p: string) => PARAMS[p] ?? 'x');
 
@@ -157,6 +173,9 @@ const BODIES: Record<string, unknown> = {
   'POST /api/apps/:app/restart': { type: 'NOT A TYPE' },
   'POST /api/apps/:app/rollback': { version: 0 },
   'PATCH /api/users/:username': {},
+  // A type the app has no limits for (and an empty body: 400 after authorization).
+  'PUT /api/apps/:app/limits/:type': {},
+  'POST /api/apps/:app/run': { command: [] },
 };
 
 function classify(r: { statusCode: number; body: string }): Outcome | 'error' {

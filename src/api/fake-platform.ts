@@ -5,22 +5,27 @@
  * writes the apps rows (with their owner), so the identity directory's grants
  * on them work as in production.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import * as tar from 'tar';
 import { GantryError } from '../errors/index.js';
-import type { LogLine, ProcessStatus } from '../runtime/types.js';
+import type { LogLine, ProcessStatus, ResourceLimits } from '../runtime/types.js';
+import type { ScalingSettings } from '../scaler/types.js';
+import { parseAppJson, parseProcfile } from '../apps/index.js';
 import type { AppRecords } from '../apps/records.js';
-import type { AppInfo, BuildInfo, OutputSink, Platform, ReleaseInfo } from './platform.js';
+import type { AppInfo, BuildInfo, MetricPoint, OutputSink, Platform, ReleaseInfo } from './platform.js';
+import { FakeElastic, newElasticState, type ElasticState } from './fake-elastic.js';
+import { FakeJobs } from './fake-jobs.js';
 
 interface FakeApp {
   info: AppInfo;
   config: Record<string, string>;
   releases: ReleaseInfo[];
   builds: (BuildInfo & { log: string })[];
+  elastic: ElasticState;
 }
 
 /** The admin's password in test directories (see testIdentity in ./testing.ts). */
@@ -44,6 +49,14 @@ export class FakePlatform implements Platform {
   readonly #logs: LogLine[] = [];
   readonly #followers = new Set<(l: LogLine) => void>();
   readonly #records: AppRecords | undefined;
+  /** Scaling, limits, events, cron, runs and metrics (tests tune its defaults and capabilities). */
+  readonly elastic = new FakeElastic((name) => this.#app(name));
+  /** Cron jobs, one-off runs (`running`, `lastRunExit` tell tests what runs), metrics. */
+  readonly jobs = new FakeJobs(
+    this.elastic,
+    (name) => this.#app(name),
+    () => this.#apps.values(),
+  );
 
   constructor(opts: { records?: AppRecords } = {}) {
     this.#records = opts.records;
@@ -91,7 +104,7 @@ export class FakePlatform implements Platform {
       commit: null,
       processes: [],
     };
-    this.#apps.set(name, { info, config: {}, releases: [], builds: [] });
+    this.#apps.set(name, { info, config: {}, releases: [], builds: [], elastic: newElasticState() });
     return info;
   }
   async getApp(name: string): Promise<AppInfo> {
@@ -134,35 +147,20 @@ export class FakePlatform implements Platform {
     a.releases.unshift(r);
     a.info.currentVersion = r.version;
     a.info.status = 'running';
+    this.elastic.event(a, 'release', null, `v${r.version}: ${description}`);
     return r;
   }
 
   async listProcesses(app: string): Promise<ProcessStatus[]> {
-    const a = this.#app(app);
-    const out: ProcessStatus[] = [];
-    for (const [type, count] of Object.entries(a.info.formation)) {
-      for (let i = 1; i <= count && a.info.currentVersion !== null; i++) {
-        out.push({
-          deployment: `${app}@v${a.info.currentVersion}`,
-          app,
-          release: a.info.currentVersion,
-          type,
-          index: i,
-          name: `${app}.${type}.${i}`,
-          state: 'running',
-          host: '127.0.0.1',
-          port: 5000 + i,
-          restarts: 0,
-          startedAt: new Date('2026-01-02T03:04:05.000Z'),
-        });
-      }
-    }
-    return out;
+    return this.elastic.processes(app);
   }
   async scale(app: string, formation: Record<string, number>) {
     this.#record('scale', app, formation);
     const a = this.#app(app);
+    this.elastic.checkScale(app, formation);
     Object.assign(a.info.formation, formation);
+    for (const [type, n] of Object.entries(formation))
+      this.elastic.event(a, 'scale', null, `${type} scaled to ${n} by hand`);
     return { ...a.info.formation };
   }
   async restart(app: string, type?: string) {
@@ -211,6 +209,79 @@ export class FakePlatform implements Platform {
     return this.#release(a, `Rollback to v${target}`);
   }
 
+  async getScaling(app: string) {
+    return this.elastic.getScaling(app);
+  }
+  async setScaling(app: string, change: { [K in keyof ScalingSettings]?: ScalingSettings[K] | null }) {
+    this.#record('setScaling', app, change);
+    return this.elastic.setScaling(app, change);
+  }
+  async sleep(app: string) {
+    this.#record('sleep', app);
+    this.elastic.sleep(app);
+  }
+  async wake(app: string) {
+    this.#record('wake', app);
+    this.elastic.wake(app);
+  }
+  async getLimits(app: string) {
+    return this.elastic.getLimits(app);
+  }
+  async setLimits(app: string, type: string, limits: ResourceLimits | null) {
+    this.#record('setLimits', app, type, limits);
+    return this.elastic.setLimits(app, type, limits);
+  }
+  async listEvents(app: string, opts: { limit: number }) {
+    return this.elastic.listEvents(app, opts.limit);
+  }
+  async listCronJobs(app: string) {
+    return this.jobs.listCronJobs(app);
+  }
+  async listCronRuns(app: string, opts: { jobId?: string; limit: number }) {
+    return this.jobs.listCronRuns(app, opts);
+  }
+  async runCronJob(app: string, jobId: string, output: OutputSink, signal?: AbortSignal) {
+    this.#record('runCronJob', app, jobId);
+    return this.jobs.runCronJob(app, jobId, output, signal);
+  }
+  async runCommand(app: string, argv: string[], output: OutputSink, signal?: AbortSignal) {
+    this.#record('runCommand', app, argv);
+    return this.jobs.runCommand(app, argv, output, signal);
+  }
+  async getMetrics(app: string, range: '1h' | '24h') {
+    return this.jobs.getMetrics(app, range);
+  }
+  async prometheus() {
+    return this.jobs.prometheus();
+  }
+
+  /** A release without a tarball: what a successful deploy of this Procfile (and app.json cron) leaves. */
+  deployFake(
+    app: string,
+    manifest: { processTypes?: Record<string, string>; cron?: { schedule: string; command: string }[] } = {},
+  ): ReleaseInfo {
+    const a = this.#app(app);
+    a.info.processTypes = manifest.processTypes ?? { web: 'python app.py' };
+    if (manifest.cron) this.setCron(app, manifest.cron);
+    return this.#release(a, 'Deploy');
+  }
+  /** Sets an app's cron entries (as a deploy with app.json `cron` does). */
+  setCron(app: string, entries: { schedule: string; command: string }[]): void {
+    this.#app(app).elastic.cron = entries.map(({ schedule, command }) => ({ schedule, command }));
+  }
+  /** Records an app event (what the runtime and scaler report in production). */
+  event(app: string, kind: string, process: string | null, message: string): void {
+    this.elastic.event(this.#app(app), kind, process, message);
+  }
+  /** Adds a metrics sample. */
+  addMetric(app: string, point: MetricPoint): void {
+    this.#app(app).elastic.metrics.push(point);
+  }
+  /** Sets the CPU/memory a process reports. */
+  setUsage(app: string, process: string, usage: { cpuPercent: number; memoryBytes: number }): void {
+    this.#app(app).elastic.usage.set(process, usage);
+  }
+
   async listBuilds(app: string) {
     return this.#app(app).builds.map(({ log: _log, ...b }) => b);
   }
@@ -248,6 +319,7 @@ export class FakePlatform implements Platform {
       if (this.lastDeployFiles.includes('FAIL')) {
         throw new GantryError('GANTRY_BUILD_FAILED', 'build failed: no buildpack detected');
       }
+      await this.#readManifests(a, dir);
       say('-----> Build succeeded\n');
       const release = this.#release(a, 'Deploy');
       build.status = 'succeeded';
@@ -260,6 +332,16 @@ export class FakePlatform implements Platform {
     } finally {
       build.finishedAt = new Date().toISOString();
       await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Process types from the Procfile and cron entries from app.json, as a real build finds them. */
+  async #readManifests(a: FakeApp, dir: string): Promise<void> {
+    if (this.lastDeployFiles.includes('Procfile')) {
+      a.info.processTypes = parseProcfile(await readFile(join(dir, 'Procfile'), 'utf8'));
+    }
+    if (this.lastDeployFiles.includes('app.json')) {
+      a.elastic.cron = parseAppJson(await readFile(join(dir, 'app.json'), 'utf8')).cron ?? [];
     }
   }
 }

@@ -1,5 +1,6 @@
 /**
- * The HTTP API: a Fastify instance with one plugin per domain under /api,
+ * The HTTP API: a Fastify instance with one plugin per domain under /api
+ * (plus /metrics and /robots.txt at the root, see routes/meta.ts),
  * authentication as one hook, errors mapped in one handler, and the OpenAPI
  * document generated from the route schemas. The caller owns the server
  * (it passes `serverFactory` or uses `app.routing`); we never listen here.
@@ -27,8 +28,29 @@ import { credentialsRoutes } from './routes/credentials.js';
 import { sharingRoutes } from './routes/sharing.js';
 import { adminRoutes } from './routes/admin.js';
 import { sessionRoutes, ssoLoginCompleter, type SessionSettings } from './routes/session.js';
+import { scalingRoutes } from './routes/scaling.js';
+import { limitsRoutes } from './routes/limits.js';
+import { eventsRoutes } from './routes/events.js';
+import { cronRoutes } from './routes/cron.js';
+import { runRoutes } from './routes/run.js';
+import { metaRoutes } from './routes/meta.js';
 
-export type { Platform, User, AppSummary, AppInfo, ReleaseInfo, BuildInfo, OutputSink } from './platform.js';
+export type {
+  Platform,
+  User,
+  AppSummary,
+  AppInfo,
+  ReleaseInfo,
+  BuildInfo,
+  OutputSink,
+  ScalingInfo,
+  LimitsInfo,
+  AppEvent,
+  CronJobInfo,
+  CronRunInfo,
+  MetricPoint,
+  MetricSeries,
+} from './platform.js';
 export type {
   RouteAccess,
   PasswordLogin,
@@ -40,6 +62,11 @@ export { formatLogLine } from './routes/logs.js';
 export { DEPLOY_OK, DEPLOY_FAILED, TARBALL_TYPES } from './routes/deploy.js';
 export { configKeyProblem } from './routes/config.js';
 export { PROCESS_TYPE } from './routes/ps.js';
+export { NDJSON_TYPE } from './ndjson.js';
+export { MAX_ARGS, MAX_ARGV_BYTES } from './routes/run.js';
+export { MIN_IDLE_TIMEOUT_MS, MAX_IDLE_TIMEOUT_MS } from './routes/scaling.js';
+export { MIN_MEMORY_BYTES } from './routes/limits.js';
+export { ROBOTS_TXT, PROMETHEUS_TYPE } from './routes/meta.js';
 export { isApiPath, bearerToken } from './auth-hook.js';
 export { ssoLoginCompleter, startSession, type SessionSettings } from './routes/session.js';
 export { renderLoginPage, escapeHtml, securePageHeaders } from './login-page.js';
@@ -51,6 +78,7 @@ export const PUBLIC_ROUTES = [
   'GET /api/openapi.json',
   'POST /api/login',
   'GET /api/auth/providers',
+  'GET /robots.txt',
 ] as const;
 
 export interface BuildApiOptions {
@@ -191,6 +219,13 @@ export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> 
   await app.register(credentialsRoutes, base);
   await app.register(sharingRoutes, base);
   await app.register(adminRoutes, { ...base, rotateMasterKey: opts.rotateMasterKey });
+  await app.register(scalingRoutes, base);
+  await app.register(limitsRoutes, base);
+  await app.register(eventsRoutes, base);
+  await app.register(cronRoutes, base);
+  await app.register(runRoutes, base);
+  // At the server root: Prometheus scrapes /metrics, crawlers read /robots.txt.
+  await app.register(metaRoutes, { platform, directory, logger });
   await app.register(sessionRoutes, {
     ...session,
     platform,

@@ -5,7 +5,8 @@
  * happens behind this interface (implemented in src/deploy/platform.ts).
  */
 import type { Readable } from 'node:stream';
-import type { LogLine, ProcessStatus } from '../runtime/types.js';
+import type { LogLine, ProcessStatus, ResourceLimits } from '../runtime/types.js';
+import type { ScalingSettings } from '../scaler/types.js';
 
 /** A user as the old single-admin model saw them (src/auth still returns it). */
 export interface User {
@@ -19,7 +20,7 @@ export interface AppSummary {
   name: string;
   /** Serving release version, null before the first deploy. */
   currentVersion: number | null;
-  /** `running`, `stopped` (no processes), `crashed`, `deploying`, `new` (never deployed). */
+  /** `running`, `sleeping` (scaled to zero, wakes on the next request), `stopped` (no processes), `crashed`, `deploying`, `new` (never deployed). */
   status: string;
   url: string;
   createdAt: string;
@@ -55,6 +56,96 @@ export interface BuildInfo {
   releaseVersion: number | null;
   startedAt: string;
   finishedAt: string | null;
+}
+
+/** Scale-to-zero and autoscaling of an app's web processes. */
+export interface ScalingInfo {
+  /** Effective settings (the user's overrides on top of the server defaults). */
+  settings: ScalingSettings;
+  /** Which settings the user set; the others follow the server defaults. */
+  custom: (keyof ScalingSettings)[];
+  /** `awake`, `asleep` (scaled to zero), `waking`, or `stopped` (not deployed / static). */
+  state: 'awake' | 'asleep' | 'waking' | 'stopped';
+  /** Web processes now. */
+  replicas: number;
+  /** Web processes the scaler wants now. */
+  desired: number;
+  /** Largest min/max an app may set on this server. */
+  maxReplicas: number;
+}
+
+/** Resource limits per process type. */
+export interface LimitsInfo {
+  /** Effective limits of each process type of the serving release (plus any type with limits set). */
+  types: Record<string, ResourceLimits>;
+  /** What the app set, per type. */
+  custom: Record<string, ResourceLimits>;
+  /** Server defaults and maxima (admin settings). */
+  defaults: ResourceLimits;
+  maxima: ResourceLimits;
+  /** Whether this host enforces limits (cgroups), and which hierarchy. */
+  enforced: boolean;
+  cgroup: 'v1' | 'v2' | null;
+  /** Why limits are not enforced. */
+  reason?: string;
+}
+
+export interface AppEvent {
+  at: string;
+  /** start, stop, crash, oom, restart, wake, sleep, scale, deploy, release, cron… */
+  kind: string;
+  /** `APP.TYPE.N` for process events, null for app-wide ones. */
+  process: string | null;
+  message: string;
+}
+
+export interface CronRunInfo {
+  id: string;
+  jobId: string;
+  schedule: string;
+  command: string;
+  trigger: 'schedule' | 'manual';
+  status: 'running' | 'succeeded' | 'failed' | 'skipped';
+  startedAt: string;
+  finishedAt: string | null;
+  exitCode: number | null;
+  /** Tail of the output (history lists leave it out). */
+  output?: string;
+}
+
+export interface CronJobInfo {
+  /** Stable id (from schedule + command), what `cron:run` takes. */
+  id: string;
+  schedule: string;
+  command: string;
+  /** Next scheduled run (UTC), null when the app is not deployed. */
+  nextRunAt: string | null;
+  lastRun: CronRunInfo | null;
+}
+
+/** One sample of an app's time series. */
+export interface MetricPoint {
+  /** Start of the interval, ms since the epoch. */
+  t: number;
+  /** Proxied requests per second over the interval. */
+  rps: number;
+  /** Latency percentiles over the interval, ms (null without requests). */
+  p50Ms: number | null;
+  p95Ms: number | null;
+  /** 5xx responses over the interval. */
+  errors: number;
+  /** Sum over the app's processes. */
+  cpuPercent: number;
+  memoryBytes: number;
+  /** Web processes. */
+  replicas: number;
+}
+
+export interface MetricSeries {
+  app: string;
+  range: '1h' | '24h';
+  stepSeconds: number;
+  points: MetricPoint[];
 }
 
 /** Where a deploy writes its progress, line by line (git `remote:` lines, API stream). */
@@ -94,6 +185,45 @@ export interface Platform {
   listReleases(app: string): Promise<ReleaseInfo[]>;
   /** Re-activates the slug and config of `version` (default: the one before the current) as a new release. */
   rollback(app: string, version?: number): Promise<ReleaseInfo>;
+
+  /** Scale-to-zero / autoscaling settings and state of the web processes. */
+  getScaling(app: string): Promise<ScalingInfo>;
+  /** Changes some settings (null resets one to the server default). Throws GANTRY_BAD_REQUEST past the server's bounds. */
+  setScaling(
+    app: string,
+    change: { [K in keyof ScalingSettings]?: ScalingSettings[K] | null },
+  ): Promise<ScalingInfo>;
+  /** Puts the web processes to sleep now (they wake on the next request). */
+  sleep(app: string): Promise<void>;
+  /** Wakes a sleeping app now; resolves once it serves. */
+  wake(app: string): Promise<void>;
+
+  getLimits(app: string): Promise<LimitsInfo>;
+  /** Sets a process type's limits (null: back to the server defaults) and restarts that type with them. */
+  setLimits(app: string, type: string, limits: ResourceLimits | null): Promise<LimitsInfo>;
+
+  /** Newest first. */
+  listEvents(app: string, opts: { limit: number }): Promise<AppEvent[]>;
+
+  listCronJobs(app: string): Promise<CronJobInfo[]>;
+  /** Newest first; without output. */
+  listCronRuns(app: string, opts: { jobId?: string; limit: number }): Promise<CronRunInfo[]>;
+  /** Runs a cron entry now (output streamed); refuses with GANTRY_CONFLICT while it already runs. */
+  runCronJob(app: string, jobId: string, output: OutputSink, signal?: AbortSignal): Promise<CronRunInfo>;
+  /**
+   * Runs a one-off process (argv, quoted for the sandbox's shell) with the serving
+   * release's slug and config; output streamed; aborting stops it.
+   */
+  runCommand(
+    app: string,
+    argv: string[],
+    output: OutputSink,
+    signal?: AbortSignal,
+  ): Promise<{ exitCode: number | null; signal: string | null }>;
+
+  getMetrics(app: string, range: '1h' | '24h'): Promise<MetricSeries>;
+  /** Every app's metrics in Prometheus text exposition format (admins). */
+  prometheus(): Promise<string>;
 
   listBuilds(app: string): Promise<BuildInfo[]>;
   getBuildLog(app: string, buildId: string): Promise<string>;

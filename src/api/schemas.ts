@@ -3,8 +3,8 @@
  * validate input (Ajv), serialize output (fast-json-stringify drops any field
  * not listed here, so internals never leak) and document the OpenAPI spec.
  */
-import { Type, type TSchema } from '@sinclair/typebox';
-import { APP_NAME_MAX, APP_NAME_PATTERN } from '../apps/index.js';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { APP_NAME_MAX, APP_NAME_PATTERN, PROCESS_NAME_MAX, PROCESS_NAME_PATTERN } from '../apps/index.js';
 
 export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -29,6 +29,24 @@ export const AppName = Type.String({
   maxLength: APP_NAME_MAX,
 });
 export const AppParams = Type.Object({ app: AppName });
+
+/** A Procfile process type (RFC 1123 label, lowercase): types end up in hostnames, labels and unit names. */
+export const ProcessType = Type.String({ pattern: PROCESS_NAME_PATTERN.source, maxLength: PROCESS_NAME_MAX });
+
+/**
+ * `T` or null, as one JSON-schema type list. Not `Nullable` in request bodies: Fastify's Ajv
+ * coerces types, and inside an anyOf it would turn null into 0 (or 0 into null).
+ */
+export const OrNull = <T extends TSchema>(t: T) =>
+  // Object.entries leaves TypeBox's symbol keys behind: this is plain JSON schema.
+  Type.Unsafe<Static<T> | null>({ ...Object.fromEntries(Object.entries(t)), type: [t.type, 'null'] });
+
+/** Resource limits of a process (a field left out: unlimited). */
+export const LimitsBody = Type.Object({
+  memoryBytes: Type.Optional(Type.Integer({ description: 'bytes' })),
+  cpu: Type.Optional(Type.Number({ description: 'cores, e.g. 0.5' })),
+  pids: Type.Optional(Type.Integer({ description: 'most tasks (processes + threads)' })),
+});
 
 export const RoleBody = Type.Union([
   Type.Literal('admin'),
@@ -76,6 +94,15 @@ export const ProcessBody = Type.Object({
     }),
   ),
   nextRestartAt: Type.Optional(DateTime),
+  limits: Type.Optional(LimitsBody),
+  usage: Type.Optional(
+    Type.Object({
+      cpuPercent: Type.Number({ description: 'percent of one core over the last sample interval' }),
+      memoryBytes: Type.Integer(),
+      at: DateTime,
+    }),
+  ),
+  oomKills: Type.Optional(Type.Integer()),
 });
 
 export const Formation = Type.Record(Type.String(), Type.Integer({ minimum: 0 }));

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { silentLogger } from '../log/index.js';
+import { buildApi } from './index.js';
+import { FakePlatform } from './fake-platform.js';
 import { openStore, type Store } from '../store/index.js';
 import { AppRecords } from '../apps/records.js';
 import { testKeyring } from '../secrets/testing.js';
@@ -101,4 +103,47 @@ export function routesOf(app: FastifyInstance): string[] {
     for (const method of m[2]?.split(', ') ?? []) out.push(`${method} ${path}`);
   }
   return out;
+}
+
+export interface TestApi {
+  app: FastifyInstance;
+  platform: FakePlatform;
+  identity: TestIdentity;
+  /** `Authorization` header of a full-scope admin token. */
+  auth: Record<string, string>;
+  /** Creates an app owned by admin (as POST /api/apps would). */
+  createApp(name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** buildApi over a FakePlatform (or a subclass from `make`) and a test identity directory. */
+export async function testApi(
+  make: (records: AppRecords) => FakePlatform = (records) => new FakePlatform({ records }),
+): Promise<TestApi> {
+  const identity = await testIdentity();
+  const platform = make(identity.records);
+  const app = await buildApi({
+    platform,
+    ...identity.options,
+    logger: silentLogger,
+    version: '1',
+    publicUrl: 'http://gantry.test',
+  });
+  const auth = { authorization: `Bearer ${await identity.token('admin')}` };
+  const adminId = identity.directory.getUser('admin')!.id;
+  return {
+    app,
+    platform,
+    identity,
+    auth,
+    async createApp(name) {
+      await platform.createApp(name, adminId);
+      identity.directory.appCreated(name, 'admin');
+    },
+    async close() {
+      app.server.closeAllConnections();
+      await app.close();
+      await identity.close();
+    },
+  };
 }

@@ -111,7 +111,24 @@ void test('cron entries', () => {
     { command: 'python report.py', schedule: '0 1 * * *' },
     { command: 'x', schedule: '@daily' },
   ]);
-  invalid('{"cron":[{"command":"x","schedule":"every day"}]}', /cron\[0\]\.schedule must have 5 fields/);
+  invalid(
+    '{"cron":[{"command":"x","schedule":"every day"}]}',
+    /^app\.json: cron\[0\]\.schedule "every day": must have 5 fields \(minute hour day-of-month month day-of-week\)/,
+  );
+  invalid(
+    '{"cron":[{"command":"x","schedule":"@daily"},{"command":"x","schedule":"61 * * * *"}]}',
+    /^app\.json: cron\[1\]\.schedule "61 \* \* \* \*": minute 61 is out of range 0-59$/,
+  );
+  invalid('{"cron":[{"command":"x","schedule":"* * * FOO *"}]}', /cron\[0\]\.schedule .*month "FOO" is not/);
+  invalid('{"cron":[{"command":"x","schedule":"0 0 30 2 *"}]}', /cron\[0\]\.schedule .*never runs/);
+  invalid('{"cron":[{"command":"x","schedule":"@reboot"}]}', /@reboot is not supported/);
+  invalid(
+    '{"cron":[{"command":"x","schedule":"@daily"},{"command":"x","schedule":" @daily"}]}',
+    /cron\[1\] repeats cron\[0\]/,
+  );
+  assert.deepEqual(parseAppJson('{"cron":[{"command":"x","schedule":"*/15 9-17 * JAN-JUN mon-fri"}]}').cron, [
+    { command: 'x', schedule: '*/15 9-17 * JAN-JUN mon-fri' },
+  ]);
   invalid('{"cron":[{"schedule":"* * * * *"}]}', /cron\[0\]\.command must be a non-empty string/);
   invalid('{"cron":{}}', /cron must be an array/);
 });

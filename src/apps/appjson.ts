@@ -13,6 +13,7 @@ import { GantryError } from '../errors/index.js';
 import type { HealthCheck } from './manifest.js';
 import { MAX_PROCESSES_PER_TYPE } from './limits.js';
 import { processNameProblem } from './procfile.js';
+import { jobId, parseSchedule } from '../jobs/index.js';
 
 export interface CronEntry {
   command: string;
@@ -39,16 +40,6 @@ export const HEALTHCHECK_DEFAULTS = {
 } as const;
 
 const CHECK_TYPES = new Set(['startup', 'liveness', 'readiness']);
-const CRON_MACROS = new Set([
-  '@yearly',
-  '@annually',
-  '@monthly',
-  '@weekly',
-  '@daily',
-  '@midnight',
-  '@hourly',
-]);
-
 type Obj = Record<string, unknown>;
 
 function invalid(why: string): never {
@@ -171,15 +162,17 @@ function parseHealthchecks(raw: unknown, warnings: string[]): Record<string, Hea
 
 function parseCron(raw: unknown): CronEntry[] {
   if (!Array.isArray(raw)) invalid(`cron must be an array, got ${describe(raw)}`);
+  const seen = new Map<string, number>();
   return raw.map((item, i) => {
     const o = expectObj(item, `cron[${i}]`);
     const command = requiredCommand(o.command, `cron[${i}].command`);
     const schedule = requiredCommand(o.schedule, `cron[${i}].schedule`);
-    const fields = schedule.split(/\s+/);
-    if (!(fields.length === 5 || (fields.length === 1 && CRON_MACROS.has(schedule))))
-      invalid(
-        `cron[${i}].schedule must have 5 fields (minute hour day month weekday) or be @daily/@hourly/…, got "${schedule}"`,
-      );
+    // Fully checked now, so a typo fails the push instead of a job that never runs.
+    parseSchedule(schedule, `app.json: cron[${i}].schedule`);
+    const id = jobId({ schedule, command });
+    const first = seen.get(id);
+    if (first !== undefined) invalid(`cron[${i}] repeats cron[${first}] (same schedule and command)`);
+    seen.set(id, i);
     return { command, schedule };
   });
 }

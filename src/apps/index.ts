@@ -8,5 +8,5 @@ export {
   PROCESS_NAME_MAX,
 } from './procfile.js';
 export { parseAppJson, HEALTHCHECK_DEFAULTS, type AppJson, type CronEntry } from './appjson.js';
-export { MAX_PROCESSES_PER_TYPE } from './limits.js';
+export { MAX_PROCESSES_PER_TYPE, effectiveLimits, formatBytes, type LimitPolicy } from './limits.js';
 export type { SlugManifest, HealthCheck, BuildpackName } from './manifest.js';

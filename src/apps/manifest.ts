@@ -1,3 +1,4 @@
+import type { CronEntry } from './appjson.js';
 /** What a build produces besides the slug's files: how to run it. */
 
 export interface HealthCheck {
@@ -34,6 +35,8 @@ export interface SlugManifest {
   /** app.json scripts.dokku.predeploy / postdeploy. */
   predeploy?: string;
   postdeploy?: string;
+  /** app.json `cron` entries (Dokku format), run on schedule by src/jobs. */
+  cron?: CronEntry[];
   /** Static site: served by the router itself from this directory (relative to the slug). No processes. */
   static?: { root: string };
   /** Extra env the buildpack wants at run time (e.g. VIRTUAL_ENV). */

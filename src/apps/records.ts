@@ -5,9 +5,12 @@
  */
 import type { Database } from '../store/index.js';
 import type { AppsTable, ReleasesTable } from '../store/schema.js';
+import type { Selectable } from 'kysely';
 import { newId, now } from '../store/index.js';
 import { GantryError } from '../errors/index.js';
 import type { SlugManifest } from './manifest.js';
+import type { ResourceLimits } from '../runtime/types.js';
+import type { ScalingOverrides } from '../scaler/types.js';
 import { configVarAad, isEncrypted, releaseConfigAad, type SecretBox } from '../secrets/index.js';
 
 export interface AppRow {
@@ -15,6 +18,10 @@ export interface AppRow {
   name: string;
   uid: number;
   formation: Record<string, number>;
+  /** Scaling overrides set by the user (defaults come from the server config). */
+  scaling: ScalingOverrides;
+  /** Resource limits set per process type with limits:set. */
+  limits: Record<string, ResourceLimits>;
   currentVersion: number | null;
   createdAt: string;
   updatedAt: string;
@@ -52,11 +59,13 @@ export interface BuildRow {
   finishedAt: string | null;
 }
 
-const toApp = (r: AppsTable): AppRow => ({
+const toApp = (r: Selectable<AppsTable>): AppRow => ({
   id: r.id,
   name: r.name,
   uid: Number(r.uid),
   formation: JSON.parse(r.formation) as Record<string, number>,
+  scaling: JSON.parse(r.scaling) as ScalingOverrides,
+  limits: JSON.parse(r.limits) as Record<string, ResourceLimits>,
   currentVersion: r.current_version === null ? null : Number(r.current_version),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
@@ -127,6 +136,8 @@ export class AppRecords {
       name,
       uid,
       formation: JSON.stringify({}),
+      scaling: '{}',
+      limits: '{}',
       current_version: null,
       created_at: t,
       updated_at: t,
@@ -152,6 +163,22 @@ export class AppRecords {
     await this.#db
       .updateTable('apps')
       .set({ formation: JSON.stringify(formation), updated_at: now() })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async setScaling(id: string, scaling: ScalingOverrides): Promise<void> {
+    await this.#db
+      .updateTable('apps')
+      .set({ scaling: JSON.stringify(scaling), updated_at: now() })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async setLimits(id: string, limits: Record<string, ResourceLimits>): Promise<void> {
+    await this.#db
+      .updateTable('apps')
+      .set({ limits: JSON.stringify(limits), updated_at: now() })
       .where('id', '=', id)
       .execute();
   }

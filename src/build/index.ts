@@ -92,6 +92,7 @@ function composeManifest(opts: {
   if (release) manifest.release = release;
   if (appJson?.predeploy) manifest.predeploy = appJson.predeploy;
   if (appJson?.postdeploy) manifest.postdeploy = appJson.postdeploy;
+  if (appJson?.cron?.length) manifest.cron = appJson.cron;
   if (result.static) manifest.static = result.static;
   return manifest;
 }

@@ -3,8 +3,22 @@
  * Uses the global fetch; errors come back as ApiError with the server's
  * stable code and one-line message.
  */
-import type { AppInfo, AppSummary, BuildInfo, ReleaseInfo, User } from '../api/index.js';
-import type { ProcessStatus } from '../runtime/types.js';
+import type {
+  AppEvent,
+  AppInfo,
+  AppSummary,
+  BuildInfo,
+  CronJobInfo,
+  CronRunInfo,
+  LimitsInfo,
+  MetricSeries,
+  ReleaseInfo,
+  ScalingInfo,
+  User,
+} from '../api/index.js';
+import type { ProcessStatus, ResourceLimits } from '../runtime/types.js';
+import type { ScalingSettings } from '../scaler/types.js';
+import { ndjsonMessages, type StreamMessage } from './ndjson.js';
 import type {
   AuditEvent,
   GroupInfo,
@@ -16,14 +30,19 @@ import type {
 } from '../identity/types.js';
 
 /** A process as it travels over JSON (dates are ISO strings). */
-export type ProcessInfo = Omit<ProcessStatus, 'startedAt' | 'lastExit' | 'nextRestartAt'> & {
+export type ProcessInfo = Omit<ProcessStatus, 'startedAt' | 'lastExit' | 'nextRestartAt' | 'usage'> & {
   startedAt?: string;
   lastExit?: { code: number | null; signal: string | null; at: string };
   nextRestartAt?: string;
+  usage?: { cpuPercent: number; memoryBytes: number; at: string };
 };
 export type AppDetails = Omit<AppInfo, 'processes'> & { processes: ProcessInfo[] };
 export type { AppSummary, BuildInfo, ReleaseInfo, User };
 export type { AuditEvent, GroupInfo, SshKeyInfo, TokenInfo };
+export type { AppEvent, CronJobInfo, CronRunInfo, LimitsInfo, MetricSeries, ScalingInfo, StreamMessage };
+
+/** PATCH /api/apps/APP/scaling: only the settings to change; null resets one to the server default. */
+export type ScalingChange = { [K in keyof ScalingSettings]?: ScalingSettings[K] | null };
 
 /** A user as GET /api/users lists them. */
 export type UserEntry = Omit<UserInfo, 'id'> & { id?: string };
@@ -154,6 +173,42 @@ export class ApiClient {
     ).formation;
   restart = (app: string, type?: string) =>
     this.#json<{ restarted: string }>('POST', `/api/apps/${seg(app)}/restart`, type ? { type } : {});
+
+  getScaling = (app: string) => this.#json<ScalingInfo>('GET', `/api/apps/${seg(app)}/scaling`);
+  setScaling = (app: string, change: ScalingChange) =>
+    this.#json<ScalingInfo>('PATCH', `/api/apps/${seg(app)}/scaling`, change);
+  sleep = (app: string) => this.#json<void>('POST', `/api/apps/${seg(app)}/sleep`);
+  wake = (app: string) => this.#json<ScalingInfo>('POST', `/api/apps/${seg(app)}/wake`);
+
+  getLimits = (app: string) => this.#json<LimitsInfo>('GET', `/api/apps/${seg(app)}/limits`);
+  setLimits = (app: string, type: string, limits: ResourceLimits) =>
+    this.#json<LimitsInfo>('PUT', `/api/apps/${seg(app)}/limits/${seg(type)}`, { ...limits });
+  unsetLimits = (app: string, type: string) =>
+    this.#json<LimitsInfo>('DELETE', `/api/apps/${seg(app)}/limits/${seg(type)}`);
+
+  listEvents = async (app: string, limit: number) =>
+    (await this.#json<{ events: AppEvent[] }>('GET', `/api/apps/${seg(app)}/events?limit=${limit}`)).events;
+  getMetrics = (app: string, range: '1h' | '24h') =>
+    this.#json<MetricSeries>('GET', `/api/apps/${seg(app)}/metrics?range=${range}`);
+
+  listCronJobs = async (app: string) =>
+    (await this.#json<{ jobs: CronJobInfo[] }>('GET', `/api/apps/${seg(app)}/cron`)).jobs;
+  listCronRuns = async (app: string, opts: { job?: string; limit: number }) => {
+    const q = `limit=${opts.limit}${opts.job === undefined ? '' : `&job=${seg(opts.job)}`}`;
+    return (await this.#json<{ runs: CronRunInfo[] }>('GET', `/api/apps/${seg(app)}/cron/runs?${q}`)).runs;
+  };
+
+  /** Runs a one-off command; yields its output chunks, then its exit status (or an error). */
+  async *run(app: string, argv: string[], signal?: AbortSignal): AsyncGenerator<StreamMessage> {
+    const res = await this.request('POST', `/api/apps/${seg(app)}/run`, { body: { command: argv }, signal });
+    yield* ndjsonMessages(res.body);
+  }
+
+  /** Runs a cron job now; yields its output chunks, then the run record (or an error). */
+  async *runCronJob(app: string, id: string, signal?: AbortSignal): AsyncGenerator<StreamMessage> {
+    const res = await this.request('POST', `/api/apps/${seg(app)}/cron/${seg(id)}/run`, { signal });
+    yield* ndjsonMessages(res.body);
+  }
 
   listReleases = async (app: string) =>
     (await this.#json<{ releases: ReleaseInfo[] }>('GET', `/api/apps/${seg(app)}/releases`)).releases;

@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { Context } from './context.js';
-import { processIo, UsageError, type CliIo } from './io.js';
+import { ExitStatus, processIo, UsageError, type CliIo } from './io.js';
 import { registerAuth } from './commands/auth.js';
 import { registerApps } from './commands/apps.js';
 import { registerConfig } from './commands/config.js';
@@ -19,6 +19,11 @@ import { registerTokens } from './commands/tokens.js';
 import { registerKeys } from './commands/keys.js';
 import { registerAccess } from './commands/access.js';
 import { registerAdmin } from './commands/admin.js';
+import { registerAutoscale } from './commands/autoscale.js';
+import { registerLimits } from './commands/limits.js';
+import { registerEvents } from './commands/events.js';
+import { registerCron } from './commands/cron.js';
+import { registerRun } from './commands/run.js';
 import { packageVersion } from '../version.js';
 
 export type { CliIo } from './io.js';
@@ -33,12 +38,19 @@ function buildProgram(ctx: Context): Command {
       writeOut: (s) => ctx.io.stdout.write(s),
       writeErr: (s) => ctx.io.stderr.write(s),
     })
-    .showHelpAfterError('(run gantry help COMMAND for usage)');
+    .showHelpAfterError('(run gantry help COMMAND for usage)')
+    // Options after a subcommand belong to it: `gantry run -a APP python -v` passes -v on.
+    .enablePositionalOptions();
   registerAuth(program, ctx);
   registerApps(program, ctx);
   registerConfig(program, ctx);
   registerPs(program, ctx);
+  registerAutoscale(program, ctx);
+  registerLimits(program, ctx);
   registerLogs(program, ctx);
+  registerEvents(program, ctx);
+  registerRun(program, ctx);
+  registerCron(program, ctx);
   registerReleases(program, ctx);
   registerDeploy(program, ctx);
   registerServer(program, ctx);
@@ -71,6 +83,9 @@ export async function main(argv: string[], io?: CliIo): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) {
       code = commanderExit(e);
+    } else if (e instanceof ExitStatus) {
+      code = e.code;
+      if (e.message) ctx.io.stderr.write(`${oneLine(e.message)}\n`);
     } else {
       code = e instanceof UsageError ? 2 : 1;
       ctx.io.stderr.write(`error: ${oneLine(e instanceof Error ? e.message : String(e))}\n`);

@@ -37,6 +37,20 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * Ends the command with this exit code, printing nothing but `message` (if
+ * any) on stderr: what `run` and `cron:run` use to pass a command's exit
+ * status through, as a shell would.
+ */
+export class ExitStatus extends Error {
+  readonly code: number;
+  constructor(code: number, message = '') {
+    super(message);
+    this.name = 'ExitStatus';
+    this.code = code;
+  }
+}
+
 /** Columns padded to the widest cell; the last column is not padded. */
 export function table(rows: string[][], headers?: string[]): string {
   const all = headers ? [headers, ...rows] : rows;

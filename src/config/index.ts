@@ -4,6 +4,7 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve, join } from 'node:path';
+import type { ResourceLimits } from '../runtime/types.js';
 import { GantryError } from '../errors/index.js';
 
 export interface GantryConfig {
@@ -50,6 +51,26 @@ export interface GantryConfig {
   authProviders: unknown[];
   /** Lifetime of the signed Gantry-Identity JWT handed to apps. */
   identityTokenTtlMs: number;
+  /** New apps' minimum web processes; 0 = scale to zero when idle (GANTRY_DEFAULT_MIN_REPLICAS). */
+  defaultMinReplicas: number;
+  /** New apps' idle timeout before sleeping (GANTRY_IDLE_TIMEOUT). */
+  defaultIdleTimeoutMs: number;
+  /** New apps' autoscaling target: in-flight requests per web process (GANTRY_TARGET_CONCURRENCY). */
+  defaultConcurrency: number;
+  /** Largest min/max replicas an app may set (GANTRY_MAX_REPLICAS). */
+  maxReplicas: number;
+  /** Autoscaling: removes replicas only after load stayed lower this long (GANTRY_AUTOSCALE_WINDOW). */
+  autoscaleWindowMs: number;
+  /** Waking apps: longest a held request waits (then 503 + Retry-After) (GANTRY_WAKE_TIMEOUT). */
+  wakeTimeoutMs: number;
+  /** Waking apps: most requests held per app (then 503) (GANTRY_WAKE_QUEUE). */
+  wakeQueueLimit: number;
+  /** Default resource limits per process (GANTRY_DEFAULT_MEMORY, GANTRY_DEFAULT_CPU, GANTRY_DEFAULT_PIDS). */
+  defaultLimits: ResourceLimits;
+  /** Largest limits an app may set (GANTRY_MAX_MEMORY, GANTRY_MAX_CPU, GANTRY_MAX_PIDS). */
+  maxLimits: ResourceLimits;
+  /** Metrics sampling interval (GANTRY_METRICS_INTERVAL). */
+  metricsIntervalMs: number;
 }
 
 const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
@@ -85,6 +106,28 @@ type Raw = Record<string, unknown>;
 
 function parseOptionalPort(name: string, v: string): number | null {
   return /^(off|none|false)$/i.test(v) ? null : parsePort(name, v);
+}
+
+function parseCount(name: string, v: string, min = 0): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min)
+    throw new GantryError('GANTRY_INVALID_CONFIG', `${name} must be a whole number ≥ ${min}, got "${v}"`);
+  return n;
+}
+
+/** Memory like `512M`, CPU in cores like `0.5`, pids a count; `none` or unset = unlimited. */
+export function parseLimits(memory?: string, cpu?: string, pids?: string): ResourceLimits {
+  const out: ResourceLimits = {};
+  const off = (v: string | undefined): v is undefined => v === undefined || /^(none|off|unlimited)$/i.test(v);
+  if (!off(memory)) out.memoryBytes = parseBytes(memory);
+  if (!off(cpu)) {
+    const n = Number(cpu);
+    if (!(n > 0))
+      throw new GantryError('GANTRY_INVALID_CONFIG', `not a CPU amount: "${cpu}" (use e.g. 0.5 or 2)`);
+    out.cpu = n;
+  }
+  if (!off(pids)) out.pids = parseCount('pids limit', pids, 1);
+  return out;
 }
 
 function parseRole(v: string): GantryConfig['defaultRole'] {
@@ -177,6 +220,31 @@ export function loadConfig(
     defaultRole: parseRole(pick('GANTRY_DEFAULT_ROLE', 'defaultRole') ?? 'viewer'),
     authProviders: parseProviders(env.GANTRY_AUTH_PROVIDERS ?? fromFile.authProviders),
     identityTokenTtlMs: parseDuration(pick('GANTRY_IDENTITY_TOKEN_TTL', 'identityTokenTtl') ?? '5m'),
+    defaultMinReplicas: parseCount(
+      'GANTRY_DEFAULT_MIN_REPLICAS',
+      pick('GANTRY_DEFAULT_MIN_REPLICAS', 'defaultMinReplicas') ?? '0',
+    ),
+    defaultIdleTimeoutMs: parseDuration(pick('GANTRY_IDLE_TIMEOUT', 'idleTimeout') ?? '15m'),
+    defaultConcurrency: parseCount(
+      'GANTRY_TARGET_CONCURRENCY',
+      pick('GANTRY_TARGET_CONCURRENCY', 'targetConcurrency') ?? '10',
+      1,
+    ),
+    maxReplicas: parseCount('GANTRY_MAX_REPLICAS', pick('GANTRY_MAX_REPLICAS', 'maxReplicas') ?? '10', 1),
+    autoscaleWindowMs: parseDuration(pick('GANTRY_AUTOSCALE_WINDOW', 'autoscaleWindow') ?? '60s'),
+    wakeTimeoutMs: parseDuration(pick('GANTRY_WAKE_TIMEOUT', 'wakeTimeout') ?? '60s'),
+    wakeQueueLimit: parseCount('GANTRY_WAKE_QUEUE', pick('GANTRY_WAKE_QUEUE', 'wakeQueue') ?? '1000', 1),
+    defaultLimits: parseLimits(
+      pick('GANTRY_DEFAULT_MEMORY', 'defaultMemory') ?? '1G',
+      pick('GANTRY_DEFAULT_CPU', 'defaultCpu'),
+      pick('GANTRY_DEFAULT_PIDS', 'defaultPids') ?? '1024',
+    ),
+    maxLimits: parseLimits(
+      pick('GANTRY_MAX_MEMORY', 'maxMemory') ?? '8G',
+      pick('GANTRY_MAX_CPU', 'maxCpu'),
+      pick('GANTRY_MAX_PIDS', 'maxPids') ?? '4096',
+    ),
+    metricsIntervalMs: parseDuration(pick('GANTRY_METRICS_INTERVAL', 'metricsInterval') ?? '10s'),
   };
   const merged = { ...cfg, ...overrides };
   // A derived public URL follows the host/port overrides; an explicit one is kept.

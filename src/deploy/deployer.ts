@@ -35,6 +35,8 @@ export interface DeployerOptions {
   buildTimeoutMs: number;
   /** Writes a platform line into the app's log. */
   appLog: (app: string, text: string) => void;
+  /** At server start, bring this app back asleep (scale to zero) rather than running? Default no. */
+  recoverAsleep?: (app: AppRow) => boolean;
 }
 
 export interface SourceDeploy {
@@ -327,7 +329,7 @@ export class Deployer {
   }
 
   /** Starts the serving release afresh and swaps it in like a deploy (no new release). */
-  async #reactivate(app: AppRow): Promise<ReleaseRow | undefined> {
+  async #reactivate(app: AppRow, asleep = false): Promise<ReleaseRow | undefined> {
     const cur = await this.#currentSlug(app);
     if (!cur) return undefined;
     await this.#o.rollout.activate({
@@ -337,8 +339,20 @@ export class Deployer {
       config: cur.release.config,
       output: () => undefined,
       releasePhase: false,
+      asleep,
     });
     return cur.release;
+  }
+
+  /**
+   * Restarts the serving release with the app's current settings (resource limits),
+   * without downtime; a sleeping app stays asleep.
+   */
+  reapply(name: string): Promise<void> {
+    return this.lock.run(name, async () => {
+      const app = await this.#o.records.get(name);
+      await this.#reactivate(app, this.#o.rollout.active(name)?.sleeping === true);
+    });
   }
 
   /**
@@ -365,8 +379,10 @@ export class Deployer {
     for (const app of await this.#o.records.list()) {
       await this.lock
         .run(app.name, async () => {
-          const release = await this.#reactivate(app);
-          if (release) this.#o.logger.info({ app: app.name, version: release.version }, 'app recovered');
+          const asleep = this.#o.recoverAsleep?.(app) ?? false;
+          const release = await this.#reactivate(app, asleep);
+          if (release)
+            this.#o.logger.info({ app: app.name, version: release.version, asleep }, 'app recovered');
         })
         .catch((e: unknown) =>
           this.#o.logger.error({ err: e, app: app.name }, 'could not start app after server start'),

@@ -6,6 +6,7 @@
 import { request } from 'node:http';
 import type { HealthCheck } from '../apps/manifest.js';
 import { GantryError } from '../errors/index.js';
+import { waitListening, type ProcessStatus } from '../runtime/index.js';
 
 export interface HealthTarget {
   name: string;
@@ -134,4 +135,49 @@ export async function waitHealthy(o: HealthOptions): Promise<void> {
       for (const c of startup) await runCheck(o, t, c);
     }),
   );
+}
+
+/** How a process ended ("exited with status 1", "was killed by SIGKILL"), if it has. */
+export function deathReason(p: ProcessStatus | undefined): string | undefined {
+  if (!p?.lastExit) return undefined;
+  return p.lastExit.code !== null
+    ? `exited with status ${p.lastExit.code}`
+    : `was killed by ${p.lastExit.signal}`;
+}
+
+/**
+ * Resolves with a just-started web process once it accepts connections (polled every
+ * few ms: cold starts wait on this) and passes the startup `checks`; rejects if it dies
+ * or does not listen within `timeoutMs`. `current` reads the process's latest status.
+ */
+export async function waitServing(o: {
+  app: string;
+  process: ProcessStatus;
+  checks: HealthCheck[];
+  timeoutMs: number;
+  current: () => ProcessStatus | undefined;
+}): Promise<ProcessStatus> {
+  const p = o.process;
+  const deadline = Date.now() + o.timeoutMs;
+  const ok = await waitListening({
+    host: p.host,
+    port: p.port!,
+    timeoutMs: o.timeoutMs,
+    alive: () => o.current()?.state === 'running',
+  });
+  const short = p.name.slice(o.app.length + 1);
+  if (!ok) {
+    const dead = deathReason(o.current());
+    throw new Error(dead ? `${short} ${dead} during startup` : `${short} did not listen on $PORT in time`);
+  }
+  if (o.checks.length)
+    await waitHealthy({
+      app: o.app,
+      targets: [{ name: p.name, host: p.host, port: p.port! }],
+      checks: o.checks,
+      timeoutMs: Math.max(1000, deadline - Date.now()),
+      deadReason: () => deathReason(o.current()),
+      output: () => undefined,
+    });
+  return o.current() ?? p;
 }

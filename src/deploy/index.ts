@@ -3,3 +3,4 @@ export { Deployer, type BuildFn, type SourceDeploy } from './deployer.js';
 export { GantryPlatform, type PlatformDeps } from './platform.js';
 export { platformEnv } from './env.js';
 export { waitHealthy, probe } from './health.js';
+export { ElasticOps, type ElasticDeps, type ScalingChange } from './elastic.js';

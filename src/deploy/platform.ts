@@ -4,7 +4,22 @@
  */
 import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import type { AppInfo, AppSummary, BuildInfo, OutputSink, Platform, ReleaseInfo } from '../api/platform.js';
+import type {
+  AppEvent,
+  AppInfo,
+  AppSummary,
+  BuildInfo,
+  CronJobInfo,
+  CronRunInfo,
+  LimitsInfo,
+  MetricSeries,
+  OutputSink,
+  Platform,
+  ReleaseInfo,
+  ScalingInfo,
+} from '../api/platform.js';
+import type { ResourceLimits } from '../runtime/types.js';
+import type { ElasticOps, ScalingChange } from './elastic.js';
 import type { AppRecords, AppRow, ReleaseRow } from '../apps/records.js';
 import type { LogStore } from '../logs/index.js';
 import type { LogLine, ProcessStatus, Runtime } from '../runtime/types.js';
@@ -21,6 +36,8 @@ export interface PlatformDeps {
   publicUrl: string;
   maxPushBytes: number;
   validateAppName: (name: string) => void;
+  /** Scaling, limits, events, cron, one-off runs, metrics. */
+  elastic: ElasticOps;
   /** Git repo lifecycle (created with the app, removed with it). */
   repos: { ensureRepo(app: string): Promise<string>; removeRepo(app: string): Promise<void> };
 }
@@ -47,6 +64,7 @@ export class GantryPlatform implements Platform {
     const active = this.#d.rollout.active(app.name);
     if (!active) return 'stopped';
     if (active.slug.manifest.static) return 'running';
+    if (active.sleeping) return 'sleeping';
     const procs = this.#d.runtime.list(app.name).filter((p) => p.deployment === active.deploymentId);
     if (procs.some((p) => p.state === 'crashed')) return 'crashed';
     return procs.length ? 'running' : 'stopped';
@@ -94,6 +112,7 @@ export class GantryPlatform implements Platform {
     await this.#d.deployer.lock.run(name, async () => {
       const app = await this.#d.records.get(name);
       await this.#d.rollout.stop(name);
+      this.#d.elastic.forget(name);
       await this.#d.records.destroy(app.id);
       await this.#d.repos.removeRepo(name);
       await this.#d.logs.forget(name);
@@ -118,8 +137,68 @@ export class GantryPlatform implements Platform {
     return this.#d.runtime.list(app);
   }
 
-  scale(app: string, formation: Record<string, number>): Promise<Record<string, number>> {
-    return this.#d.deployer.scale(app, formation);
+  async scale(app: string, formation: Record<string, number>): Promise<Record<string, number>> {
+    this.#d.elastic.checkScale(await this.#d.records.get(app), formation);
+    const next = await this.#d.deployer.scale(app, formation);
+    this.#d.elastic.sync(await this.#d.records.get(app));
+    return next;
+  }
+
+  getScaling(app: string): Promise<ScalingInfo> {
+    return this.#d.elastic.getScaling(app);
+  }
+
+  setScaling(app: string, change: ScalingChange): Promise<ScalingInfo> {
+    return this.#d.elastic.setScaling(app, change);
+  }
+
+  sleep(app: string): Promise<void> {
+    return this.#d.elastic.sleep(app);
+  }
+
+  wake(app: string): Promise<void> {
+    return this.#d.elastic.wake(app);
+  }
+
+  getLimits(app: string): Promise<LimitsInfo> {
+    return this.#d.elastic.getLimits(app);
+  }
+
+  setLimits(app: string, type: string, limits: ResourceLimits | null): Promise<LimitsInfo> {
+    return this.#d.elastic.setLimits(app, type, limits);
+  }
+
+  listEvents(app: string, opts: { limit: number }): Promise<AppEvent[]> {
+    return this.#d.elastic.listEvents(app, opts.limit);
+  }
+
+  listCronJobs(app: string): Promise<CronJobInfo[]> {
+    return this.#d.elastic.listCronJobs(app);
+  }
+
+  listCronRuns(app: string, opts: { jobId?: string; limit: number }): Promise<CronRunInfo[]> {
+    return this.#d.elastic.listCronRuns(app, opts);
+  }
+
+  runCronJob(app: string, jobId: string, output: OutputSink, signal?: AbortSignal): Promise<CronRunInfo> {
+    return this.#d.elastic.runCronJob(app, jobId, output, signal);
+  }
+
+  runCommand(
+    app: string,
+    argv: string[],
+    output: OutputSink,
+    signal?: AbortSignal,
+  ): Promise<{ exitCode: number | null; signal: string | null }> {
+    return this.#d.elastic.runCommand(app, argv, output, signal);
+  }
+
+  getMetrics(app: string, range: '1h' | '24h'): Promise<MetricSeries> {
+    return this.#d.elastic.getMetrics(app, range);
+  }
+
+  prometheus(): Promise<string> {
+    return Promise.resolve(this.#d.elastic.prometheus());
   }
 
   async restart(app: string, type?: string): Promise<void> {

@@ -153,6 +153,12 @@ export type AuditAction =
   | 'app.scale'
   | 'app.restart'
   | 'app.config'
+  | 'app.scaling'
+  | 'app.sleep'
+  | 'app.wake'
+  | 'app.limits'
+  | 'app.run'
+  | 'app.cron.run'
   | 'secrets.rotate';
 
 /** Parses `user:NAME` / `group:NAME` (a bare NAME is a user). Undefined when malformed. */

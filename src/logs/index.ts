@@ -40,7 +40,10 @@ export class LogStore {
   readonly #listeners = new Map<string, Set<(l: LogLine) => void>>();
   /** Pending file writes per app, flushed in batches so a chatty app costs one write per tick. */
   readonly #pending = new Map<string, string[]>();
-  #flushing: Promise<void> | undefined;
+  /** File writes run one after another on this chain (appends to one file must not interleave). */
+  #chain: Promise<void> = Promise.resolve();
+  /** A write is queued on the chain and has not taken the pending lines yet. */
+  #scheduled = false;
 
   constructor(opts: LogStoreOptions) {
     this.#dir = opts.dir;
@@ -60,7 +63,10 @@ export class LogStore {
     let p = this.#pending.get(line.app);
     if (!p) this.#pending.set(line.app, (p = []));
     p.push(formatLogLine(line) + '\n');
-    this.#flushing ??= new Promise<void>((r) => setImmediate(r))
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    this.#chain = this.#chain
+      .then(() => new Promise<void>((r) => setImmediate(r)))
       .then(() => this.#flush())
       .catch((e: unknown) => this.#logger.error({ err: e }, 'cannot write app logs'));
   };
@@ -68,7 +74,7 @@ export class LogStore {
   async #flush(): Promise<void> {
     const batches = [...this.#pending];
     this.#pending.clear();
-    this.#flushing = undefined;
+    this.#scheduled = false;
     await mkdir(this.#dir, { recursive: true, mode: 0o700 });
     for (const [app, lines] of batches) {
       const file = join(this.#dir, `${app}.log`);
@@ -84,7 +90,11 @@ export class LogStore {
 
   /** Waits for pending file writes (tests, shutdown). */
   async flush(): Promise<void> {
-    while (this.#flushing) await this.#flushing;
+    let c: Promise<void>;
+    do {
+      c = this.#chain;
+      await c;
+    } while (c !== this.#chain);
   }
 
   /** Last `n` lines, oldest first. Falls back to the file after a restart. */

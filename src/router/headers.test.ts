@@ -178,6 +178,12 @@ void describe('Gantry credentials and identity', () => {
     assert.deepEqual(h.cookie, ['a=1; b=2', 'c=3', 'd=4']);
   });
 
+  void test("the affinity cookie is Gantry's: never forwarded", () => {
+    const raw = ['Cookie', 'a=1; gantry_affinity=sales.web.2; b=2', 'Cookie', 'gantry_affinity=sales.web.1'];
+    const h = toMap(buildUpstreamHeaders(raw, ctx));
+    assert.deepEqual(h.cookie, ['a=1; b=2']);
+  });
+
   void test('stripCookie removes what readCookie would read, and nothing else', () => {
     const name = 'gantry_session';
     const cases: [string, string | undefined][] = [

@@ -6,6 +6,7 @@
  */
 import { gantryBearer, sameToken } from '../gate/gate.js';
 import { SECURE_SESSION_COOKIE, SESSION_COOKIE, withoutCookie } from '../identity/cookies.js';
+import { AFFINITY_COOKIE } from './affinity.js';
 
 /** What happens to an incoming request header of this (lower-case) name. */
 const enum Kind {
@@ -57,7 +58,7 @@ function kindOf(lower: string): Kind {
   return lower.startsWith('proxy-') || lower.startsWith('x-gantry-') ? Kind.Drop : Kind.Keep;
 }
 
-/** The Cookie header value to forward: without Gantry's session cookies (either name). */
+/** The Cookie header value to forward: without Gantry's session cookies (either name) and its affinity cookie. */
 function forwardedCookie(value: string, extra: string | undefined): string | undefined {
   let v: string | undefined = value;
   // Both standard names contain "gantry_session": one search settles the common case.
@@ -66,6 +67,7 @@ function forwardedCookie(value: string, extra: string | undefined): string | und
     if (v !== undefined) v = withoutCookie(v, SECURE_SESSION_COOKIE);
   }
   if (v !== undefined && extra !== undefined) v = withoutCookie(v, extra);
+  if (v !== undefined) v = withoutCookie(v, AFFINITY_COOKIE);
   return v;
 }
 
@@ -115,7 +117,7 @@ export interface ForwardContext {
  * appended to X-Forwarded-For and incoming Proto/Host are kept.
  *
  * Always, trusted proxy or not: client-sent `X-Gantry-*` and `Gantry-Identity` are
- * dropped, Gantry's session cookie is cut out of every Cookie header, and an
+ * dropped, Gantry's session and affinity cookies are cut out of every Cookie header, and an
  * `Authorization: Bearer gty_…` (a Gantry API token) is dropped; any other Authorization
  * is the app's and passes.
  */

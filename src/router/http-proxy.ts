@@ -12,11 +12,12 @@ import type { Logger } from '../log/index.js';
 import { responseHeaderPairs, serializeRequestHead } from './headers.js';
 import { Pages, sendPage } from './pages.js';
 import { poolFor, type BackendState, type PoolSettings, type RouteState } from './state.js';
+import { finishRequest } from './traffic.js';
 import { isUpstreamTimeout, type UpstreamExchange, type UpstreamSink } from './upstream.js';
 
 export interface ProxyDeps extends PoolSettings {
   logger: Logger;
-  /** Called exactly once per proxied request when it is over, however it ended. */
+  /** Called exactly once per proxied request when it is over, however it ended (before the traffic count). */
   release(b: BackendState): void;
 }
 
@@ -64,11 +65,15 @@ class ProxyHandler implements UpstreamSink {
   exchange: UpstreamExchange | undefined = undefined;
   #done = false;
   #clientGone = false;
+  /** The app's status code, once its answer began. */
+  #status = 0;
   readonly #deps: ProxyDeps;
   readonly #req: IncomingMessage;
   readonly #res: TaggedResponse;
   readonly #route: RouteState;
   readonly #b: BackendState;
+  readonly #start: number;
+  readonly #setCookie: string | undefined;
 
   constructor(
     deps: ProxyDeps,
@@ -76,20 +81,27 @@ class ProxyHandler implements UpstreamSink {
     res: TaggedResponse,
     route: RouteState,
     b: BackendState,
+    start: number,
+    setCookie: string | undefined,
   ) {
     this.#deps = deps;
     this.#req = req;
     this.#res = res;
     this.#route = route;
     this.#b = b;
+    this.#start = start;
+    this.#setCookie = setCookie;
     res[kHandler] = this;
     res.on('close', onResClose);
   }
 
   onHead(status: number, statusText: string, headers: string[]): void {
+    this.#status = status;
     if (this.#clientGone) return;
+    const pairs = responseHeaderPairs(headers);
+    if (this.#setCookie !== undefined) pairs.push('set-cookie', this.#setCookie);
     try {
-      this.#res.writeHead(status, statusText, responseHeaderPairs(headers));
+      this.#res.writeHead(status, statusText, pairs);
     } catch (err) {
       // Node refuses some things llhttp lets through (odd status codes, header bytes).
       this.exchange?.abort(err as Error);
@@ -104,13 +116,17 @@ class ProxyHandler implements UpstreamSink {
   }
 
   onEnd(): void {
-    this.#finish();
+    this.#finish(this.#status >= 500);
     if (!this.#clientGone) this.#res.end();
   }
 
   onError(err: Error): void {
-    this.#finish();
-    if (this.#clientGone) return;
+    if (this.#clientGone) {
+      // The client's choice, not a failure of the app.
+      this.#finish(this.#status >= 500);
+      return;
+    }
+    this.#finish(true);
     const res = this.#res;
     if (res.headersSent) {
       // Mid-response: the only honest signal left is to cut the client connection.
@@ -136,16 +152,19 @@ class ProxyHandler implements UpstreamSink {
     this.exchange?.resume();
   }
 
-  #finish(): void {
+  #finish(failed: boolean): void {
     if (this.#done) return;
     this.#done = true;
     this.#deps.release(this.#b);
+    finishRequest(this.#route.traffic, this.#req, failed, this.#start);
   }
 }
 
 /**
- * Proxies one request to backend `b` (already picked and counted by the caller). The
- * request's full original path goes upstream; `headers` are the rewritten ones.
+ * Proxies one request to backend `b` (already picked and counted by the caller, its
+ * start counted in `route.traffic`). The request's full original path goes upstream;
+ * `headers` are the rewritten ones. `start` is from `startRequest` at arrival;
+ * `setCookie` is added to the app's response (session affinity).
  */
 export function proxyHttp(
   deps: ProxyDeps,
@@ -154,11 +173,13 @@ export function proxyHttp(
   route: RouteState,
   b: BackendState,
   headers: string[],
+  start: number,
+  setCookie: string | undefined,
 ): void {
   const framing = requestBodyFraming(req.rawHeaders);
   // The client's Transfer-Encoding is hop-by-hop (dropped); the body is re-chunked upstream.
   if (framing === BodyFraming.Chunked) headers.push('transfer-encoding', 'chunked');
-  const handler = new ProxyHandler(deps, req, res, route, b);
+  const handler = new ProxyHandler(deps, req, res, route, b, start, setCookie);
   handler.exchange = poolFor(b, deps).request({
     method: req.method!,
     head: serializeRequestHead(req.method!, req.url!, headers),

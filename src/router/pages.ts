@@ -26,22 +26,54 @@ export interface PageContent {
   message: string;
 }
 
-/** Renders the HTML page. Pure, exported for tests. */
-export function renderPage(p: PageContent): string {
-  const title = escapeHtml(p.title);
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${p.status} ${title}</title>
-<style>
+/** The look shared by every page the router renders (the text inside `<style>`). */
+export const PAGE_STYLE = `
 body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;background:#f6f7f9;color:#1f2933;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
 main{max-width:32rem;margin:2rem;padding:2rem 2.5rem;background:#fff;border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,.08),0 8px 24px rgba(0,0,0,.06)}
 .code{font-size:.85rem;font-weight:600;letter-spacing:.08em;color:#7b8794;text-transform:uppercase}
 h1{margin:.25rem 0 .75rem;font-size:1.5rem}
 p{margin:0;color:#52606d}
 footer{margin-top:1.5rem;font-size:.8rem;color:#9aa5b1}
-</style></head>
-<body><main><div class="code">Error ${p.status}</div><h1>${title}</h1><p>${escapeHtml(p.message)}</p><footer>Gantry</footer></main></body></html>
 `;
+
+/** The parts of a page, each already HTML (escaped by the caller). */
+export interface PageFrame {
+  /** `<title>` text. */
+  title: string;
+  /** The small upper-case line above the headline. */
+  label: string;
+  headline: string;
+  /** The paragraph's inner HTML. */
+  text: string;
+  /** Full text of the `<style>` element; default {@link PAGE_STYLE}. */
+  style?: string;
+  /** Extra elements at the end of `<head>`. */
+  head?: string;
+  /** Extra elements at the end of `<body>`. */
+  tail?: string;
+  /** Attributes of the paragraph, e.g. ` id="status"`. */
+  textAttrs?: string;
+}
+
+/** Renders the common frame of the router's pages. Pure. */
+export function renderFrame(f: PageFrame): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${f.title}</title>${f.head ?? ''}
+<style>${f.style ?? PAGE_STYLE}</style></head>
+<body><main><div class="code">${f.label}</div><h1>${f.headline}</h1><p${f.textAttrs ?? ''}>${f.text}</p><footer>Gantry</footer></main>${f.tail ?? ''}</body></html>
+`;
+}
+
+/** Renders the HTML page. Pure, exported for tests. */
+export function renderPage(p: PageContent): string {
+  const title = escapeHtml(p.title);
+  return renderFrame({
+    title: `${p.status} ${title}`,
+    label: `Error ${p.status}`,
+    headline: title,
+    text: escapeHtml(p.message),
+  });
 }
 
 function wantsHtml(accept: string | undefined): boolean {
@@ -151,6 +183,26 @@ export const Pages = {
     status: 401,
     title: 'Invalid token',
     message: 'The API token is unknown, revoked or expired. Create a new one with `gantry tokens:create`.',
+  }),
+  asleep: (app: string): PageContent => ({
+    status: 503,
+    title: 'App is asleep',
+    message: `“${app}” is asleep. It starts when a person opens it.`,
+  }),
+  stillStarting: (app: string): PageContent => ({
+    status: 503,
+    title: 'App is still starting',
+    message: `“${app}” is still starting. Try again in a few seconds.`,
+  }),
+  wakeQueueFull: (app: string): PageContent => ({
+    status: 503,
+    title: 'App is starting',
+    message: `“${app}” is starting and too many requests are already waiting for it. Try again in a few seconds.`,
+  }),
+  wakeFailed: (app: string, reason: string): PageContent => ({
+    status: 503,
+    title: 'App failed to start',
+    message: `“${app}” could not be started: ${reason}`,
   }),
   methodNotAllowed: (): PageContent => ({
     status: 405,

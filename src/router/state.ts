@@ -2,10 +2,11 @@
  * The router's in-memory state: one {@link BackendState} per Backend object (shared by
  * every route that lists it, so counters survive a route swap) and one
  * {@link RouteState} per app, resolved once at `setRoute` so a request touches no maps
- * beyond the app lookup.
+ * beyond the app lookup. An app's traffic counters outlive its routes.
  */
 import type { Duplex } from 'node:stream';
 import type { Cursor } from './balancer.js';
+import type { TrafficCounter } from './traffic.js';
 import type { AppRoute, Backend } from './types.js';
 import { UpstreamPool } from './upstream.js';
 
@@ -19,6 +20,8 @@ export interface BackendState {
   pool: UpstreamPool | undefined;
   /** Client sockets of open WebSockets, so drain can close them at its deadline. */
   sockets: Set<Duplex> | undefined;
+  /** The affinity cookie's value for this backend. */
+  readonly affinity: string;
 }
 
 export interface RouteState {
@@ -29,6 +32,10 @@ export interface RouteState {
   readonly cursor: Cursor;
   /** Resolved real path of `route.staticRoot`, computed on first static request. */
   rootReal: Promise<string> | undefined;
+  /** The app's counters: one object per app, shared by its successive routes. */
+  readonly traffic: TrafficCounter;
+  /** A sleeping route's spell has called `onWake` (each sleeping route is a new spell). */
+  wakeCalled: boolean;
 }
 
 export interface PoolSettings {

@@ -10,6 +10,7 @@ import type { Logger } from '../log/index.js';
 import { serializeRequestHead } from './headers.js';
 import { sendRawError } from './pages.js';
 import type { BackendState, RouteState } from './state.js';
+import { ACTIVE_RESOLUTION_MS, closeWebSocket, openWebSocket } from './traffic.js';
 
 export interface WsDeps {
   logger: Logger;
@@ -20,7 +21,8 @@ export interface WsDeps {
 
 /**
  * Tunnels an upgrade request to backend `b` (already picked and counted by the caller)
- * and keeps it counted until either side closes.
+ * and keeps it counted until either side closes. Frames either way are activity of the
+ * app (`lastActive`) unless the client is a `bot`; a silent WebSocket is not.
  */
 export function proxyUpgrade(
   deps: WsDeps,
@@ -30,11 +32,15 @@ export function proxyUpgrade(
   route: RouteState,
   b: BackendState,
   headers: string[],
+  bot: boolean,
 ): void {
   const sockets = (b.sockets ??= new Set());
   sockets.add(socket);
+  const traffic = route.traffic;
+  openWebSocket(traffic, bot);
   const up: Socket = connect({ host: b.backend.host, port: b.backend.port });
   let connected = false;
+  let failed = false;
   let over = false;
   const finish = (): void => {
     if (over) return;
@@ -42,6 +48,12 @@ export function proxyUpgrade(
     clearTimeout(timer);
     sockets.delete(socket);
     deps.release(b);
+    closeWebSocket(traffic, failed);
+  };
+  // One listener per tunnel, no allocation per chunk: a clock read and a compare.
+  const active = (): void => {
+    const now = Date.now();
+    if (now - traffic.lastActive >= ACTIVE_RESOLUTION_MS) traffic.lastActive = now;
   };
   const timer = setTimeout(() => {
     up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
@@ -55,6 +67,11 @@ export function proxyUpgrade(
     if (head.length > 0) up.write(head);
     socket.pipe(up);
     up.pipe(socket);
+    // Added after pipe(): an earlier 'data' listener would start the flow before anyone reads.
+    if (!bot) {
+      socket.on('data', active);
+      up.on('data', active);
+    }
   });
   up.on('error', (err: NodeJS.ErrnoException) => {
     if (connected) {
@@ -65,6 +82,7 @@ export function proxyUpgrade(
       { app: route.route.app, backend: b.backend.id, code: err.code, err: err.message },
       'websocket upstream connect failed',
     );
+    failed = true;
     sendRawError(socket, 502, `app "${route.route.app}" could not be reached`);
   });
   up.on('close', () => {

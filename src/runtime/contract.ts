@@ -273,19 +273,25 @@ export function runRuntimeContract(opts: ContractOptions): void {
       let polling = true;
       let gaps = 0;
       let polls = 0;
+      const answered = async (): Promise<boolean> => {
+        const candidates = r.list(spec.app).filter((p) => p.type === 'web' && p.port !== undefined);
+        const answers = await Promise.all(
+          candidates.map((p) =>
+            httpGet(p.host, p.port!, '/', 1000).then(
+              () => true,
+              () => false,
+            ),
+          ),
+        );
+        return answers.some(Boolean);
+      };
       const poller = (async () => {
         while (polling) {
-          const candidates = r.list(spec.app).filter((p) => p.type === 'web' && p.port !== undefined);
-          const answers = await Promise.all(
-            candidates.map((p) =>
-              httpGet(p.host, p.port!, '/', 1000).then(
-                () => true,
-                () => false,
-              ),
-            ),
-          );
           polls++;
-          if (!answers.some(Boolean)) gaps++;
+          // A snapshot can go stale while its requests are in flight (the new process began
+          // listening, the old one was told to stop): like the router, look again at once.
+          // A real gap fails both looks.
+          if (!(await answered()) && !(await answered())) gaps++;
           await new Promise((res) => setTimeout(res, 10));
         }
       })();
@@ -340,6 +346,56 @@ export function runRuntimeContract(opts: ContractOptions): void {
       });
       assert.ok(Date.now() - t0 < 5000);
       assert.notEqual(slow.exitCode, 0);
+    });
+
+    void test('capabilities say whether limits hold; limits are echoed and usage is sampled', async () => {
+      const r = await setup();
+      const caps = r.capabilities();
+      assert.equal(caps.cgroup === null, !caps.limits);
+      if (!caps.limits) assert.ok(caps.reason, 'says why limits are not enforced');
+      const limits = { memoryBytes: 256 * 1024 * 1024, cpu: 1, pids: 200 };
+      const spec = await deployment([{ ...web(1), limits }]);
+      await r.apply(spec);
+      await waitAnswering(r, spec.app, 1);
+      const p = await waitFor(
+        'a usage sample',
+        () => r.list(spec.app).find((q) => q.usage !== undefined),
+        20_000,
+      );
+      const usage = p.usage!;
+      assert.ok(usage.memoryBytes > 1024 * 1024, `python uses ${usage.memoryBytes} bytes?`);
+      assert.ok(usage.memoryBytes < limits.memoryBytes);
+      assert.ok(usage.cpuPercent >= 0 && usage.cpuPercent <= 400, `cpu ${usage.cpuPercent}%`);
+      assert.ok(usage.at instanceof Date);
+      if (caps.limits) {
+        assert.ok(p.limits && Object.keys(p.limits).length > 0, 'enforced limits are listed');
+        for (const [k, v] of Object.entries(p.limits)) assert.equal(v, limits[k as keyof typeof limits]);
+      } else assert.equal(p.limits, undefined);
+      assert.equal(p.oomKills ?? 0, 0);
+    });
+
+    void test('runOnce stops the command when its signal aborts', async () => {
+      const r = await setup();
+      const spec = await deployment([]);
+      const ac = new AbortController();
+      const t0 = Date.now();
+      const res = await r.runOnce({
+        app: spec.app,
+        name: `${spec.app}.run`,
+        slugPath: spec.slugPath,
+        dataPath: spec.dataPath,
+        uid: spec.uid,
+        env: {},
+        command: 'echo started; sleep 30',
+        onOutput: (t) => {
+          if (t.includes('started')) ac.abort();
+        },
+        signal: ac.signal,
+      });
+      assert.ok(Date.now() - t0 < 6000, `stopped after ${Date.now() - t0} ms`);
+      assert.notEqual(res.exitCode, 0);
+      assert.match(res.output, /started/);
+      assert.ok(!res.oomKilled);
     });
   });
 }

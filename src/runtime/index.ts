@@ -11,6 +11,9 @@ export type {
   ProcessSpec,
   ProcessState,
   ProcessStatus,
+  ResourceLimits,
+  ResourceUsage,
+  RuntimeCapabilities,
   Runtime,
   RuntimeEvent,
 } from './types.js';
@@ -27,3 +30,6 @@ export {
   type SandboxOptions,
 } from './sandbox.js';
 export { backoffDelay, type BackoffOptions } from './backoff.js';
+export { waitListening, readinessDelay } from './ports.js';
+export { CgroupManager, type CgroupSupport, type CgroupVersion, type DetectOptions } from './cgroups.js';
+export { oomMessage } from './resources.js';

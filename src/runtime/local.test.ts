@@ -37,6 +37,7 @@ function fast(logSink: (l: LogLine) => void = () => undefined): LocalRuntime {
     logSink,
     stopGraceMs: 5000,
     backoff: { initialMs: 100, maxMs: 2000, resetAfterMs: 60_000 },
+    usageIntervalMs: 200,
   });
 }
 

@@ -6,10 +6,11 @@ import { GantryError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { assertSandboxAvailable } from './check.js';
-import { TailBuffer } from './lines.js';
+import { CgroupManager } from './cgroups.js';
+import { ONE_OFF_KILL_GRACE_MS, runOneOff } from './oneoff.js';
 import { PortAllocator, waitListening } from './ports.js';
 import { prepareDataDir, SandboxedProcess } from './process.js';
-import { describeExit, ProcessSlot } from './supervisor.js';
+import { ProcessSlot } from './supervisor.js';
 import type {
   DeploymentSpec,
   LogSink,
@@ -18,6 +19,7 @@ import type {
   ProcessSpec,
   ProcessStatus,
   Runtime,
+  RuntimeCapabilities,
   RuntimeEvent,
 } from './types.js';
 
@@ -34,6 +36,13 @@ export interface LocalRuntimeOptions {
   backoff?: BackoffOptions;
   /** Rolling restart: how long a new web process may take to listen before the old one is stopped anyway. Default 60 s. */
   restartReadyTimeoutMs?: number;
+  /** How often running processes' CPU and memory are sampled (`ProcessStatus.usage`). Default 5 s. */
+  usageIntervalMs?: number;
+  /**
+   * Where process cgroups come from. Default: detected on this host
+   * ({@link CgroupManager.detect}); `CgroupManager.disabled(logger, why)` to run without limits.
+   */
+  cgroups?: CgroupManager;
 }
 
 interface Deployment {
@@ -45,11 +54,14 @@ interface Deployment {
   retiring: Set<ProcessSlot>;
 }
 
-const ONE_OFF_KILL_GRACE_MS = 2000;
-
 export class LocalRuntime implements Runtime {
   readonly name = 'local';
-  readonly #o: Required<Omit<LocalRuntimeOptions, 'backoff'>> & { backoff: Required<BackoffOptions> };
+  readonly #o: Required<Omit<LocalRuntimeOptions, 'backoff' | 'cgroups'>> & {
+    backoff: Required<BackoffOptions>;
+  };
+  readonly #cgroups: CgroupManager;
+  readonly #sampler: NodeJS.Timeout;
+  #sampling = false;
   readonly #ports: PortAllocator;
   readonly #deployments = new Map<string, Deployment>();
   /** Per-deployment operation chain: apply/remove/restart of one deployment never interleave. */
@@ -67,8 +79,46 @@ export class LocalRuntime implements Runtime {
       host: opts.host ?? '127.0.0.1',
       backoff: { ...DEFAULT_BACKOFF, ...opts.backoff },
       restartReadyTimeoutMs: opts.restartReadyTimeoutMs ?? 60_000,
+      usageIntervalMs: opts.usageIntervalMs ?? 5000,
     };
     this.#ports = new PortAllocator(this.#o.host);
+    this.#cgroups = opts.cgroups ?? CgroupManager.detect({ logger: opts.logger });
+    this.#sampler = setInterval(() => {
+      this.#sample().catch((err: unknown) => this.#o.logger.error({ err }, 'usage sampling failed'));
+    }, this.#o.usageIntervalMs);
+    this.#sampler.unref();
+  }
+
+  capabilities(): RuntimeCapabilities {
+    const s = this.#cgroups.support;
+    const limits = this.#cgroups.enabled;
+    return { limits, cgroup: limits ? s.version : null, ...(s.reason ? { reason: s.reason } : {}) };
+  }
+
+  /**
+   * Samples every running process, one at a time with a turn of the event loop
+   * in between: the router shares this loop, and hundreds of processes' file
+   * reads in one go would stall it.
+   */
+  async #sample(): Promise<void> {
+    if (this.#sampling) return;
+    this.#sampling = true;
+    try {
+      const slots = [...this.#deployments.values()].flatMap((d) => [
+        ...[...d.slots.values()].flat(),
+        ...d.retiring,
+      ]);
+      for (const s of slots) {
+        try {
+          s.sample();
+        } catch (err) {
+          this.#o.logger.warn({ err, process: s.name }, 'cannot sample process usage');
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      this.#sampling = false;
+    }
   }
 
   /** Throws GANTRY_SANDBOX_UNAVAILABLE when processes could not be sandboxed here. */
@@ -112,6 +162,7 @@ export class LocalRuntime implements Runtime {
       logger: this.#o.logger,
       backoff: this.#o.backoff,
       emit: this.#emit,
+      cgroups: this.#cgroups,
     });
   }
 
@@ -229,44 +280,13 @@ export class LocalRuntime implements Runtime {
     if (this.#closed) throw new GantryError('GANTRY_INTERNAL', 'runtime is closed');
     validate({ uid: spec.uid });
     prepareDataDir(spec.dataPath, spec.uid);
-    const system = (text: string): void =>
-      this.#o.logSink({ app: spec.app, process: spec.name, stream: 'system', time: new Date(), text });
-    const tail = new TailBuffer(64 * 1024);
-    system(`Starting process with command \`${spec.command}\``);
-    const proc = SandboxedProcess.start({
-      app: spec.app,
-      name: spec.name,
-      slugPath: spec.slugPath,
-      dataPath: spec.dataPath,
-      uid: spec.uid,
-      env: spec.env,
-      command: spec.command,
+    return runOneOff(spec, {
       unsafe: this.#o.unsafeNoSandbox,
       logSink: this.#o.logSink,
-      onOutput: (text) => {
-        tail.append(text);
-        spec.onOutput?.(text);
-      },
+      logger: this.#o.logger,
+      cgroups: this.#cgroups,
+      running: this.#oneOffs,
     });
-    this.#oneOffs.add(proc);
-    let timer: NodeJS.Timeout | undefined;
-    if (spec.timeoutMs !== undefined) {
-      timer = setTimeout(() => {
-        system(`Timed out after ${spec.timeoutMs} ms, stopping`);
-        proc
-          .terminate(ONE_OFF_KILL_GRACE_MS)
-          .catch((err: unknown) => this.#o.logger.error({ err, process: spec.name }, 'cannot stop one-off'));
-      }, spec.timeoutMs);
-    }
-    try {
-      const info = await proc.exited;
-      system(describeExit(info));
-      if (info.error) throw new GantryError('GANTRY_EXEC_FAILED', describeExit(info), { cause: info.error });
-      return { exitCode: info.code, signal: info.signal, output: tail.toString() };
-    } finally {
-      clearTimeout(timer);
-      this.#oneOffs.delete(proc);
-    }
   }
 
   onEvent(listener: (e: RuntimeEvent) => void): () => void {
@@ -277,6 +297,7 @@ export class LocalRuntime implements Runtime {
   /** Stops every process and one-off run (server shutdown). */
   async close(opts: { graceMs?: number } = {}): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#sampler);
     const graceMs = opts.graceMs ?? this.#o.stopGraceMs;
     await Promise.all([
       ...[...this.#deployments.keys()].map((id) => this.remove(id, { graceMs })),

@@ -81,8 +81,22 @@ function accepts(host: string, port: number): Promise<boolean> {
 }
 
 /**
+ * Pause before the next connect attempt, by time spent waiting so far. Most
+ * apps listen within a second or two of exec, and every millisecond of a cold
+ * start is a user waiting: probe every 2 ms at first (a refused connect on
+ * loopback costs some 50 µs), then back off for slow starters.
+ */
+export function readinessDelay(elapsedMs: number): number {
+  if (elapsedMs < 1000) return 2;
+  if (elapsedMs < 3000) return 5;
+  if (elapsedMs < 10_000) return 20;
+  return 50;
+}
+
+/**
  * Waits until something accepts TCP connections on host:port. Gives up (false)
- * after `timeoutMs` or as soon as `alive()` says the process is gone.
+ * after `timeoutMs` or as soon as `alive()` says the process is gone. Used to
+ * tell when a started (or woken) web process is ready for traffic.
  */
 export async function waitListening(opts: {
   host: string;
@@ -90,10 +104,11 @@ export async function waitListening(opts: {
   timeoutMs: number;
   alive: () => boolean;
 }): Promise<boolean> {
-  const deadline = Date.now() + opts.timeoutMs;
+  const start = Date.now();
+  const deadline = start + opts.timeoutMs;
   while (Date.now() < deadline && opts.alive()) {
     if (await accepts(opts.host, opts.port)) return true;
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, readinessDelay(Date.now() - start)));
   }
   return false;
 }

@@ -13,10 +13,19 @@
  *
  * The app's environment goes to bwrap on fd 3 (see sandbox.ts), never in
  * bwrap's own environment.
+ *
+ * Cgroup placement is race-free: bwrap reads fd 3 to EOF before it starts the
+ * command, so the process is spawned, moved into its cgroup (with whatever
+ * bwrap forked so far, see {@link ProcessCgroup.enter}), and only then gets
+ * its env. Unsafe mode has no such gate: the shell is moved right after spawn,
+ * so what it does in those first microseconds (exec, maybe a fork — forks are
+ * caught too) is charged to Gantry's cgroup, not the app's.
  */
 import { chmodSync, chownSync, mkdirSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
+import { GantryError } from '../errors/index.js';
 import { spawnProcess, writeExtraFd } from '../exec/index.js';
+import type { ProcessCgroup } from './cgroup.js';
 import { baseSandboxEnv, isRoot, sandboxCommand } from './sandbox.js';
 import { LineSplitter } from './lines.js';
 import { childrenOf, descendantsOf, isShell, signal } from './proctree.js';
@@ -30,9 +39,11 @@ export interface ExitInfo {
 }
 
 /** A one-off's spec (name `sales.web.1` or `sales.release`; env on top of the sandbox base), plus how to run it. */
-export interface LaunchOptions extends Omit<OneOffSpec, 'timeoutMs'> {
+export interface LaunchOptions extends Omit<OneOffSpec, 'timeoutMs' | 'limits' | 'signal'> {
   unsafe: boolean;
   logSink: LogSink;
+  /** The cgroup to run in (limits already set); placed before the command starts. */
+  cgroup?: ProcessCgroup;
 }
 
 const POLL_MS = 50;
@@ -52,7 +63,12 @@ export class SandboxedProcess {
   readonly exited: Promise<ExitInfo>;
   #done = false;
 
-  private constructor(child: ChildProcess, unsafe: boolean, exited: Promise<ExitInfo>) {
+  private constructor(
+    child: ChildProcess,
+    unsafe: boolean,
+    exited: Promise<ExitInfo>,
+    cgroup: ProcessCgroup | undefined,
+  ) {
     this.#child = child;
     this.#unsafe = unsafe;
     this.exited = exited.then((info) => {
@@ -60,8 +76,13 @@ export class SandboxedProcess {
       return info;
     });
     // Unsafe mode has no pid namespace to collapse: reap what the shell left behind (which
-    // would also hold the output pipes open, so 'close' would never come).
-    if (unsafe) child.once('exit', () => child.pid !== undefined && killGroup(child.pid));
+    // would also hold the output pipes open, so 'close' would never come) — its process group,
+    // and with a cgroup even what left the group (setsid daemons).
+    if (unsafe)
+      child.once('exit', () => {
+        if (child.pid !== undefined) killGroup(child.pid);
+        cgroup?.killAll();
+      });
   }
 
   static start(opts: LaunchOptions): SandboxedProcess {
@@ -85,8 +106,33 @@ export class SandboxedProcess {
       // Unsafe: own process group, so stopping reaches grandchildren the shell orphaned.
       detached: opts.unsafe,
     });
-    // No pid: the spawn failed ('error' below reports it) and there is no fd 3 to write.
-    if (cmd.envFileData !== undefined && child.pid !== undefined) writeExtraFd(child, cmd.envFileData);
+    let setupError: Error | undefined;
+    // No pid: the spawn failed ('error' below reports it); there is nothing to place, no fd 3 to write.
+    if (child.pid !== undefined) {
+      const pid = child.pid;
+      const writeEnv = (data: string): void => {
+        if (cmd.envFileData !== undefined) writeExtraFd(child, data);
+      };
+      // bwrap waits for the env on fd 3 before it runs the command: place first, then send it.
+      const place = async (): Promise<void> => {
+        try {
+          if (opts.cgroup) await opts.cgroup.enter(pid);
+          writeEnv(cmd.envFileData ?? '');
+        } catch (e) {
+          // Never run unconfined: the env is withheld, so bwrap has not started the command yet.
+          setupError = new GantryError(
+            'GANTRY_INTERNAL',
+            `cannot place the process in its cgroup: ${String(e)}`,
+            {
+              cause: e,
+            },
+          );
+          child.kill('SIGKILL');
+          writeEnv('');
+        }
+      };
+      void place(); // Cannot reject: a failure kills the process, and 'close' reports setupError.
+    }
     const line = (stream: 'stdout' | 'stderr') =>
       new LineSplitter((text) =>
         opts.logSink({ app: opts.app, process: opts.name, stream, time: new Date(), text }),
@@ -110,10 +156,10 @@ export class SandboxedProcess {
       child.once('close', (code, sig) => {
         out.end();
         err.end();
-        resolve({ code, signal: sig });
+        resolve(setupError ? { code, signal: sig, error: setupError } : { code, signal: sig });
       });
     });
-    return new SandboxedProcess(child, opts.unsafe, exited);
+    return new SandboxedProcess(child, opts.unsafe, exited, opts.cgroup);
   }
 
   get pid(): number | undefined {

@@ -119,3 +119,32 @@ export function signal(pid: number, sig: NodeJS.Signals): boolean {
     throw e;
   }
 }
+
+/** Kernel clock ticks per second in /proc/PID/stat: USER_HZ, 100 on every Linux ABI. */
+const USER_HZ = 100;
+
+/**
+ * Resident memory and cumulative CPU time of `pid` and its descendants (the
+ * fallback when there is no cgroup to ask). CPU includes reaped children
+ * (cutime/cstime), so short-lived helpers are counted; RSS of shared pages is
+ * counted once per process, so it overstates a little.
+ */
+export function treeUsage(pid: number): { memoryBytes: number; cpuUsec: number } {
+  let memoryBytes = 0;
+  let ticks = 0;
+  for (const p of [pid, ...descendantsOf(pid)]) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      // utime stime cutime cstime: fields 14-17, i.e. 11-14 after the command name.
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+      const rss = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (rss) memoryBytes += Number(rss[1]) * 1024;
+    } catch (e) {
+      // Exited while we looked: its time moves to its parent's cutime.
+      if (isErrno(e, 'ENOENT', 'ESRCH')) continue;
+      throw e;
+    }
+  }
+  return { memoryBytes, cpuUsec: Math.round((ticks * 1_000_000) / USER_HZ) };
+}

@@ -4,17 +4,26 @@
  * gracefully on demand.
  *
  * States: starting → running → (crashed → starting …) → stopping → stopped.
+ *
+ * Each run of the process gets a cgroup of its own (when the host has them):
+ * its limits, its usage samples, and its OOM kills, which are reported as an
+ * `oom` event and a log line before the exit that follows.
  */
 import type { Logger } from '../log/index.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
+import type { ProcessCgroup } from './cgroup.js';
+import type { CgroupManager } from './cgroups.js';
 import type { PortAllocator } from './ports.js';
 import { SandboxedProcess, type ExitInfo } from './process.js';
+import { oomMessage, readCounters, unenforcedNote, UsageMeter } from './resources.js';
 import type {
   DeploymentSpec,
   LogSink,
   ProcessSpec,
   ProcessState,
   ProcessStatus,
+  ResourceLimits,
+  ResourceUsage,
   RuntimeEvent,
 } from './types.js';
 
@@ -30,6 +39,7 @@ export interface SlotOptions {
   logger: Logger;
   backoff: BackoffOptions;
   emit: (e: RuntimeEvent) => void;
+  cgroups: CgroupManager;
 }
 
 export function describeExit(info: ExitInfo): string {
@@ -54,11 +64,25 @@ export class ProcessSlot {
   #lastExit?: ProcessStatus['lastExit'];
   #nextRestartAt?: Date;
   #timer?: NodeJS.Timeout;
+  /** The current run's cgroup. */
+  #cg?: ProcessCgroup;
+  /** Limits of the latest run, as enforced. */
+  #limits?: ResourceLimits;
+  #meter?: UsageMeter;
+  #usage?: ResourceUsage;
+  #oomKills = 0;
+  /** The current cgroup's OOM-kill count already reported. */
+  #oomSeen = 0;
 
   constructor(opts: SlotOptions) {
     this.#o = opts;
     this.#backoff = new Backoff(opts.backoff);
     this.name = `${opts.deployment.app}.${opts.process.type}.${opts.index}`;
+  }
+
+  /** `web.1`: the name users see in messages about their app. */
+  get #short(): string {
+    return `${this.#o.process.type}.${this.#o.index}`;
   }
 
   get index(): number {
@@ -109,6 +133,16 @@ export class ProcessSlot {
       return;
     }
     if (!this.#desired) return;
+    let cg: ProcessCgroup | undefined;
+    try {
+      cg = this.#o.cgroups.create({ app: d.app, name: this.#short, limits: p.limits });
+    } catch (e) {
+      this.#o.logger.error({ err: e, process: this.name }, 'cannot make the cgroup of a process');
+      this.#onExit({ code: null, signal: null, error: e as Error }, 0);
+      return;
+    }
+    const note = unenforcedNote(p.limits, cg, this.#o.cgroups.support.reason);
+    if (note) this.#system(note);
     this.#system(`Starting process with command \`${p.command}\``);
     const env = p.web ? { ...d.env, PORT: String(this.#port) } : { ...d.env };
     const proc = SandboxedProcess.start({
@@ -121,13 +155,23 @@ export class ProcessSlot {
       command: p.command,
       unsafe: this.#o.unsafe,
       logSink: this.#o.logSink,
+      cgroup: cg,
     });
     const startedAt = new Date();
     this.#proc = proc;
+    this.#cg = cg;
+    this.#limits = cg && Object.keys(cg.limits).length > 0 ? cg.limits : undefined;
+    this.#oomSeen = 0;
+    this.#meter = new UsageMeter(startedAt.getTime());
+    this.#usage = undefined;
     this.#startedAt = startedAt;
     this.#nextRestartAt = undefined;
-    this.#handled = proc.exited.then((info) => {
+    this.#handled = proc.exited.then(async (info) => {
+      if (cg) this.#checkOom(cg);
       if (this.#proc === proc) this.#onExit(info, Date.now() - startedAt.getTime());
+      await cg
+        ?.destroy()
+        .catch((e: unknown) => this.#o.logger.error({ err: e, process: this.name }, 'cannot remove cgroup'));
     });
     if (proc.pid !== undefined) {
       this.#setState('running');
@@ -135,8 +179,35 @@ export class ProcessSlot {
     }
   }
 
+  /** Reports OOM kills in the current cgroup since the last check (while running, or at exit). */
+  #checkOom(cg: ProcessCgroup): void {
+    let n: number;
+    try {
+      n = cg.oomKills();
+    } catch (e) {
+      this.#o.logger.error({ err: e, process: this.name }, 'cannot read the OOM-kill count');
+      return;
+    }
+    if (n <= this.#oomSeen) return;
+    this.#oomSeen = n;
+    this.#oomKills++;
+    const text = oomMessage(this.#short, cg.limits);
+    this.#system(text);
+    this.#emit('oom', text);
+  }
+
+  /** Takes a usage sample (and notices OOM kills of child processes that did not end the run). */
+  sample(): void {
+    const proc = this.#proc;
+    if (this.#state !== 'running' || !proc?.running || proc.pid === undefined) return;
+    if (this.#cg) this.#checkOom(this.#cg);
+    this.#usage = this.#meter?.next(readCounters(proc.pid, this.#cg));
+  }
+
   #onExit(info: ExitInfo, uptimeMs: number): void {
     this.#proc = undefined;
+    this.#cg = undefined;
+    this.#usage = undefined;
     this.#lastExit = { code: info.code, signal: info.signal, at: new Date() };
     const what = describeExit(info);
     this.#system(what);
@@ -193,6 +264,9 @@ export class ProcessSlot {
       startedAt: this.#startedAt,
       lastExit: this.#lastExit,
       nextRestartAt: this.#nextRestartAt,
+      limits: this.#limits,
+      usage: this.#state === 'running' ? this.#usage : undefined,
+      oomKills: this.#oomKills,
     };
   }
 }

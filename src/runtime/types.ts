@@ -9,6 +9,27 @@
  * backend runs the shared contract suite in `contract.ts`.
  */
 
+/**
+ * Resource limits of one process (its whole sandbox: every process the command starts).
+ * Enforced with cgroups (v1 or v2, detected); a field left out is unlimited.
+ */
+export interface ResourceLimits {
+  /** Memory in bytes (cgroup v2 `memory.max`, v1 `memory.limit_in_bytes`); going over it gets the process OOM-killed. */
+  memoryBytes?: number;
+  /** CPU in cores, e.g. 0.5 or 2 (v2 `cpu.max`, v1 CFS quota/period); going over it throttles. */
+  cpu?: number;
+  /** Most tasks (processes + threads) at once (`pids.max`); fork fails beyond it. */
+  pids?: number;
+}
+
+/** Last sampled resource use of a running process (its whole sandbox). */
+export interface ResourceUsage {
+  /** CPU over the last sample interval, in percent of one core (200 = two cores busy). */
+  cpuPercent: number;
+  memoryBytes: number;
+  at: Date;
+}
+
 export interface ProcessSpec {
   /** Procfile process type, e.g. `web`, `worker`. */
   type: string;
@@ -18,6 +39,8 @@ export interface ProcessSpec {
   count: number;
   /** Web processes get a PORT assigned by the platform and receive routed traffic. */
   web: boolean;
+  /** Limits for each process of this type. */
+  limits?: ResourceLimits;
 }
 
 export interface DeploymentSpec {
@@ -60,6 +83,12 @@ export interface ProcessStatus {
   lastExit?: { code: number | null; signal: string | null; at: Date };
   /** When the next restart attempt is due (state `crashed`). */
   nextRestartAt?: Date;
+  /** Limits the process runs with (as enforced; absent when the host cannot enforce them). */
+  limits?: ResourceLimits;
+  /** Latest CPU/memory sample while running (sampled every few seconds). */
+  usage?: ResourceUsage;
+  /** How many times this slot was killed for exceeding its memory limit. */
+  oomKills?: number;
 }
 
 export interface LogLine {
@@ -81,8 +110,10 @@ export interface RuntimeEvent {
    * `start`: spawned. `exit`: a process ended, expected or not (`detail` says how).
    * `crash`: it ended while it should run; a restart is scheduled. `restart`: that restart begins.
    * `stop`: stopped for good by `apply` (scale down), `restart` or `remove`.
+   * `oom`: killed for exceeding its memory limit (comes before its `exit`/`crash`);
+   * `detail` is the sentence users see, e.g. "out of memory: web.1 exceeded its 512 MB limit".
    */
-  kind: 'start' | 'exit' | 'crash' | 'restart' | 'stop';
+  kind: 'start' | 'exit' | 'crash' | 'restart' | 'stop' | 'oom';
   detail?: string;
   time: Date;
 }
@@ -99,17 +130,33 @@ export interface OneOffSpec {
   timeoutMs?: number;
   /** Output chunks as they arrive. */
   onOutput?: (text: string) => void;
+  limits?: ResourceLimits;
+  /** Aborting stops the process (SIGTERM, then SIGKILL after a short grace). */
+  signal?: AbortSignal;
 }
 
 export interface OneOffResult {
   exitCode: number | null;
   signal: string | null;
+  /** Killed for exceeding its memory limit. */
+  oomKilled?: boolean;
   /** Last ~64 KiB of combined output. */
   output: string;
 }
 
+/** What this backend can enforce on this host. */
+export interface RuntimeCapabilities {
+  /** Resource limits are enforced (cgroups found and writable). */
+  limits: boolean;
+  /** Which cgroup hierarchy is used (local backend), null when none. */
+  cgroup: 'v1' | 'v2' | null;
+  /** Why limits are not enforced, for `gantry limits`. */
+  reason?: string;
+}
+
 export interface Runtime {
   readonly name: string;
+  capabilities(): RuntimeCapabilities;
   /**
    * Converges the deployment to `spec`: starts missing processes, stops
    * surplus ones (highest index first), leaves matching ones alone. Idempotent.

@@ -167,4 +167,43 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0004_elastic': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // Scale-to-zero/autoscaling settings and resource limits travel with the app row
+      // (the rollout reads them with the formation); events and cron history are tables.
+      await db.schema
+        .alterTable('apps')
+        .addColumn('scaling', 'text', (c) => c.notNull().defaultTo('{}'))
+        .execute();
+      await db.schema
+        .alterTable('apps')
+        .addColumn('limits', 'text', (c) => c.notNull().defaultTo('{}'))
+        .execute();
+      await db.schema
+        .createTable('app_events')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id').onDelete('cascade'))
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('process', 'text')
+        .addColumn('message', 'text', (c) => c.notNull())
+        .execute();
+      await sql`create index app_events_app_at on app_events (app_id, at)`.execute(db);
+      await db.schema
+        .createTable('cron_runs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id').onDelete('cascade'))
+        .addColumn('job_id', 'text', (c) => c.notNull())
+        .addColumn('schedule', 'text', (c) => c.notNull())
+        .addColumn('command', 'text', (c) => c.notNull())
+        .addColumn('trigger', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text', (c) => c.notNull())
+        .addColumn('finished_at', 'text')
+        .addColumn('exit_code', 'integer')
+        .addColumn('output', 'text', (c) => c.notNull())
+        .execute();
+      await sql`create index cron_runs_app_started on cron_runs (app_id, started_at)`.execute(db);
+    },
+  },
 };

@@ -40,6 +40,10 @@ export interface AppsTable {
   owner_id: string | null;
   /** `public` | `authenticated` | `restricted`. */
   visibility: string;
+  /** JSON ScalingSettings overrides (src/scaler): only what the user set; defaults come from config. */
+  scaling: Generated<string>;
+  /** JSON { [processType]: ResourceLimits } set with limits:set (bytes, cores, count). */
+  limits: Generated<string>;
 }
 
 /** Values are AES-256-GCM ciphertext (see src/secrets), never plain text. */
@@ -152,6 +156,39 @@ export interface AuditLogTable {
   detail: string;
 }
 
+/** What happened to an app's processes: starts, crashes, OOM kills, wakes, sleeps, scaling decisions. */
+export interface AppEventsTable {
+  id: string;
+  app_id: string;
+  /** ISO time. */
+  at: string;
+  /** See AppEventKind in src/events. */
+  kind: string;
+  /** `APP.TYPE.N`, or null for app-wide events (wake, sleep, scale). */
+  process: string | null;
+  /** One human sentence, e.g. "out of memory: web.1 exceeded its 512 MB limit". */
+  message: string;
+}
+
+/** One run of an app.json cron entry (scheduled or `cron:run`). */
+export interface CronRunsTable {
+  id: string;
+  app_id: string;
+  /** Stable id of the entry: a hash of schedule + command (see src/jobs). */
+  job_id: string;
+  schedule: string;
+  command: string;
+  /** `schedule` | `manual`. */
+  trigger: string;
+  /** `running` | `succeeded` | `failed` | `skipped` (previous run still going). */
+  status: string;
+  started_at: string;
+  finished_at: string | null;
+  exit_code: number | null;
+  /** Last ~16 KiB of output. */
+  output: string;
+}
+
 export interface MetaTable {
   key: string;
   value: string;
@@ -172,6 +209,8 @@ export interface DB {
   sessions: SessionsTable;
   ssh_keys: SshKeysTable;
   audit_log: AuditLogTable;
+  app_events: AppEventsTable;
+  cron_runs: CronRunsTable;
 }
 
 export type { Generated };

@@ -195,3 +195,79 @@ export async function eventually<T>(
     await sleep(100);
   }
 }
+
+/** One in-process run of the `gantry` CLI. */
+export interface CliRun {
+  code: number;
+  out: string;
+  err: string;
+}
+
+/**
+ * Runs the `gantry` CLI in-process (no stdin) with HOME at `home`, where
+ * `gantry login` keeps its config and token. Imported lazily so tests that never
+ * run the CLI do not load it.
+ */
+export async function runCli(home: string, argv: string[], cwd = home): Promise<CliRun> {
+  const { main } = await import('../../src/cli/index.js');
+  const { Readable } = await import('node:stream');
+  let out = '';
+  let err = '';
+  const code = await main(argv, {
+    stdout: { write: (s: string) => (out += s) },
+    stderr: { write: (s: string) => (err += s) },
+    stdin: Readable.from([]),
+    env: { HOME: home, XDG_CONFIG_HOME: join(home, '.config'), PATH: process.env.PATH },
+    cwd,
+  });
+  return { code, out, err };
+}
+
+/** An app's recent log lines as text (`TIMESTAMP APP.TYPE.N: line`), read with the admin token. */
+export async function appLogs(t: TestServer, app: string, lines = 500): Promise<string> {
+  const res = await fetch(`${t.url}/api/apps/${app}/logs?lines=${lines}`, {
+    headers: { authorization: `Bearer ${t.token}` },
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`logs of ${app}: ${res.status} ${text}`);
+  return text;
+}
+
+export interface LoadResult {
+  ok: number;
+  failed: number;
+  /** The first few failures (status and body start, or the error). */
+  errors: string[];
+}
+
+/**
+ * Closed-loop load: `clients` concurrent clients each request `url` again as soon
+ * as the previous answer arrived, until `stop()`; any non-200 answer is a failure.
+ */
+export function startLoad(url: string, clients: number): { stop: () => Promise<LoadResult> } {
+  const r: LoadResult = { ok: 0, failed: 0, errors: [] };
+  let running = true;
+  const fail = (what: string): void => {
+    r.failed++;
+    if (r.errors.length < 10) r.errors.push(what);
+  };
+  const loops = Array.from({ length: clients }, async () => {
+    while (running) {
+      try {
+        const res = await fetch(url);
+        const body = await res.text();
+        if (res.status === 200) r.ok++;
+        else fail(`${res.status}: ${body.slice(0, 120)}`);
+      } catch (e) {
+        fail(String(e));
+      }
+    }
+  });
+  return {
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return r;
+    },
+  };
+}

@@ -2,15 +2,13 @@
 import { Type } from '@sinclair/typebox';
 import { GantryError } from '../../errors/index.js';
 import { MAX_PROCESSES_PER_TYPE, PROCESS_NAME_MAX, PROCESS_NAME_PATTERN } from '../../apps/index.js';
-import { AppParams, Formation, ProcessBody, errorResponses } from '../schemas.js';
+import { AppParams, Formation, ProcessBody, ProcessType, errorResponses } from '../schemas.js';
 import { actorOf, emptyBodyIsObject, type ApiPlugin } from '../types.js';
 
 /** RFC 1123 label, lowercase (the Procfile rule): process types end up in hostnames, labels and unit names. */
 export const PROCESS_TYPE = PROCESS_NAME_PATTERN;
 /** Upper bound per type, shared with app.json's formation. */
 export const MAX_SCALE = MAX_PROCESSES_PER_TYPE;
-
-const ProcessType = Type.String({ pattern: PROCESS_TYPE.source, maxLength: PROCESS_NAME_MAX });
 
 export const psRoutes: ApiPlugin = async (app, { platform, directory }) => {
   app.get(

@@ -1,20 +1,44 @@
 /** ps, ps:scale, ps:restart. */
 import type { Command } from 'commander';
-import type { ProcessInfo } from '../client.js';
+import { ApiError, type ProcessInfo, type ScalingInfo } from '../client.js';
 import { appCommand, type AppOptions, type Context } from '../context.js';
-import { ago, heading, json, table, UsageError } from '../io.js';
+import { heading, json, table, UsageError } from '../io.js';
+import { formatDuration, formatMemory } from '../units.js';
 
-export const PROCESS_HEADERS = ['Process', 'State', 'Release', 'Port', 'Restarts', 'Since'];
+export const PROCESS_HEADERS = ['Process', 'State', 'Release', 'Restarts', 'Uptime', 'CPU', 'Memory'];
 
-export function processRows(processes: ProcessInfo[]): string[][] {
-  return processes.map((p) => [
-    p.name,
-    p.state,
-    `v${p.release}`,
-    p.port === undefined ? '' : String(p.port),
-    String(p.restarts),
-    ago(p.startedAt),
-  ]);
+/** `running`, `crashed (exit 1)`, `running, 2 OOM kills`. */
+function stateText(p: ProcessInfo): string {
+  const exit =
+    p.state === 'crashed' && p.lastExit ? ` (${p.lastExit.signal ?? `exit ${p.lastExit.code}`})` : '';
+  const oom = p.oomKills ? `, ${p.oomKills} OOM kill${p.oomKills === 1 ? '' : 's'}` : '';
+  return `${p.state}${exit}${oom}`;
+}
+
+/** Rows of `ps`: `type.N` (the app is in the heading), uptime while running, last CPU and memory sample. */
+export function processRows(processes: ProcessInfo[], now = Date.now()): string[][] {
+  return processes.map((p) => {
+    const up = p.state === 'running' && p.startedAt ? formatDuration(now - Date.parse(p.startedAt)) : '';
+    return [
+      `${p.type}.${p.index}`,
+      stateText(p),
+      `v${p.release}`,
+      String(p.restarts),
+      up,
+      p.usage ? `${p.usage.cpuPercent.toFixed(1)}%` : '',
+      formatMemory(p.usage?.memoryBytes, p.limits?.memoryBytes),
+    ];
+  });
+}
+
+/** The scaling state, or undefined from a server without it (older versions answer 404 for the route). */
+async function scalingOf(ctx: Context, app: string): Promise<ScalingInfo | undefined> {
+  try {
+    return await (await ctx.client()).getScaling(app);
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 'GANTRY_NOT_FOUND') return undefined;
+    throw e;
+  }
 }
 
 /** `web=2 worker=0` → { web: 2, worker: 0 }; anything else is a usage error. */
@@ -33,11 +57,14 @@ export function registerPs(program: Command, ctx: Context): void {
     .option('--json', 'output JSON')
     .action(async (opts: AppOptions) => {
       const app = await ctx.app(opts);
-      const processes = await (await ctx.client()).listProcesses(app);
+      const client = await ctx.client();
+      const [processes, scaling] = await Promise.all([client.listProcesses(app), scalingOf(ctx, app)]);
       if (opts.json) return ctx.out(json(processes));
-      if (processes.length === 0) return ctx.out(`${app} has no running processes\n`);
+      const asleep = scaling?.state === 'asleep' ? 'web: asleep — wakes on the next request\n' : '';
+      if (processes.length === 0) return ctx.out(asleep || `${app} has no running processes\n`);
       ctx.out(heading(`${app} Processes`));
       ctx.out(table(processRows(processes), PROCESS_HEADERS));
+      ctx.out(asleep);
     });
 
   appCommand(program, 'ps:scale', 'set how many processes of each type run')
