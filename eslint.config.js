@@ -37,5 +37,11 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
+  {
+    files: ['web/**/*.{ts,tsx}'],
+    languageOptions: {
+      parserOptions: { project: './web/tsconfig.json', tsconfigRootDir: import.meta.dirname },
+    },
+  },
   { files: ['src/cli/**', 'bench/**', 'test/**'], rules: { 'no-console': 'off' } },
 );

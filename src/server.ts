@@ -24,6 +24,7 @@ import {
   passwordProviders,
   closeProviders,
   ssoRoutes,
+  SsoStatusTracker,
 } from './sso/index.js';
 import { createGate, IdentitySigner } from './gate/index.js';
 import { createSshServer, type SshServer } from './ssh/index.js';
@@ -35,14 +36,15 @@ import { GantryError } from './errors/index.js';
 import { buildSlug } from './build/index.js';
 import { validateAppName } from './apps/index.js';
 import { AppRecords } from './apps/records.js';
-import { Rollout, Deployer, GantryPlatform, ElasticOps } from './deploy/index.js';
+import { Rollout, Deployer, GantryPlatform, ElasticOps, LiveHub } from './deploy/index.js';
 import { EventLog, describeRuntimeEvent } from './events/index.js';
 import { MetricsRecorder } from './metrics/index.js';
 import { CronHistory, CronScheduler, DEFAULT_RUN_TIMEOUT_MS, shellCommand } from './jobs/index.js';
 import { Scaler, type ScalingDefaults } from './scaler/index.js';
 import type { LimitPolicy } from './apps/index.js';
 import { buildApi } from './api/index.js';
-import { renderStatusPage } from './status-page.js';
+import { createThumbnails } from './compose/thumbnails.js';
+import { webUi } from './web/index.js';
 import { packageVersion } from './version.js';
 
 export interface RunningServer {
@@ -92,6 +94,8 @@ export async function startServer(
   });
   // Validated before anything listens: a bad provider setting stops the start with its message.
   const providers = await createProviders(config.authProviders, { publicUrl: config.publicUrl, logger });
+  // Each provider's sign-ins and checks, for the admin console.
+  const ssoStatus = new SsoStatusTracker({ providers, logger });
 
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   const reencrypted = await reencryptAll(store.db, keyring);
@@ -110,6 +114,7 @@ export async function startServer(
     limiter: loginLimiter,
     providers: passwordProviders(providers),
     logger,
+    observer: ssoStatus,
   });
   const signer = await IdentitySigner.load({
     dataDir: config.dataDir,
@@ -212,9 +217,12 @@ export async function startServer(
       state: (app) => scaler.state(app).state,
     },
   });
+  // Running builds' output and app activity, for the web UI's live views.
+  const live = new LiveHub({ logger });
   const deployer = new Deployer({
     records,
     rollout,
+    live,
     logger,
     dataDir: config.dataDir,
     publicUrl: config.publicUrl,
@@ -328,7 +336,15 @@ export async function startServer(
     shellCommand,
     logger,
   });
-  const platform = new GantryPlatform({
+  // Declared before the platform: the capture queue stores through it (only after startup).
+  const thumbnails = createThumbnails({
+    config,
+    logger,
+    directory,
+    cookieName,
+    store: (app, image, type) => platform.storeCapturedThumbnail(app, image, type),
+  });
+  const platform: GantryPlatform = new GantryPlatform({
     elastic,
     records,
     deployer,
@@ -339,6 +355,10 @@ export async function startServer(
     maxPushBytes: config.maxPushBytes,
     validateAppName,
     repos: git,
+    live,
+    events,
+    logger,
+    thumbnails,
   });
 
   let server!: Server;
@@ -363,9 +383,10 @@ export async function startServer(
         onLogin: app.completeSsoLogin,
         onFailure: ({ provider, reason, request }) =>
           directory.audit({ username: null, ip: request.ip }, 'login.failed', null, { provider, reason }),
+        observer: ssoStatus,
       });
     },
-    statusPage: async () => renderStatusPage((await platform.listApps()).length),
+    sso: ssoStatus,
     serverFactory: (handler) => {
       server = createServer((req, res) => {
         if (router.handle(req, res)) return;
@@ -381,6 +402,8 @@ export async function startServer(
       return server;
     },
   });
+  // The web UI at / (App Portal, App Manager, Admin console), from web/dist.
+  await api.register(webUi, { logger });
   await api.listen({ port: config.port, host: config.host });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
@@ -416,6 +439,7 @@ export async function startServer(
       await scaler.close();
       await cron.close();
       await deployer.close();
+      await thumbnails?.close();
       // Fastify closes idle connections; don't wait minutes for clients that hold one open.
       const force = setTimeout(() => server.closeAllConnections(), 2000);
       await api.close();

@@ -23,6 +23,8 @@ type Level =
   | 'admin'
   | 'create-app'
   | 'self'
+  /** Open the app (its portal picture): viewers too. */
+  | 'view'
   | 'read'
   | 'manage'
   | 'own';
@@ -92,6 +94,19 @@ const MATRIX: Record<string, Level> = {
   'GET /api/apps/:app/cron/runs': 'read',
   'POST /api/apps/:app/cron/:id/run': 'manage',
   'POST /api/apps/:app/run': 'manage',
+  'PATCH /api/apps/:app': 'manage',
+  'GET /api/apps/:app/thumbnail': 'view',
+  'PUT /api/apps/:app/thumbnail': 'manage',
+  'DELETE /api/apps/:app/thumbnail': 'manage',
+  'POST /api/apps/:app/thumbnail/capture': 'manage',
+  'GET /api/apps/:app/builds/:id/stream': 'read',
+  'GET /api/apps/:app/activity': 'read',
+  'GET /api/apps/:app/logs/stream': 'read',
+  'GET /api/apps/:app/metrics/stream': 'read',
+  'GET /api/admin/overview': 'admin',
+  'GET /api/admin/tokens': 'admin',
+  'GET /api/admin/sso': 'admin',
+  'POST /api/admin/sso/:name/check': 'admin',
   'GET /metrics': 'admin',
   'GET /robots.txt': 'public',
 };
@@ -127,6 +142,15 @@ function expected(level: Level, caller: Caller, method: string): Outcome {
     // readToken: an admin's token, but admin operations need full scope.
     admin: { admin: 'allowed', cookieNoCsrf: 'allowed' },
     'create-app': { admin: 'allowed', owner: 'allowed', collaborator: 'allowed' },
+    view: {
+      admin: 'allowed',
+      owner: 'allowed',
+      collaborator: 'allowed',
+      viewer: 'allowed',
+      readToken: 'allowed',
+      cookieNoCsrf: 'allowed',
+      outsider: 404,
+    },
     read: {
       admin: 'allowed',
       owner: 'allowed',
@@ -176,6 +200,16 @@ const BODIES: Record<string, unknown> = {
   // A type the app has no limits for (and an empty body: 400 after authorization).
   'PUT /api/apps/:app/limits/:type': {},
   'POST /api/apps/:app/run': { command: [] },
+  'PATCH /api/apps/:app': { tags: ['Not A Tag!'] },
+};
+
+/**
+ * Query strings for the live streams that fail validation (after authorization):
+ * an allowed caller would otherwise get a stream that never ends.
+ */
+const QUERIES: Record<string, string> = {
+  'GET /api/apps/:app/logs/stream': '?lines=-1',
+  'GET /api/apps/:app/metrics/stream': '?range=never',
 };
 
 function classify(r: { statusCode: number; body: string }): Outcome | 'error' {
@@ -186,9 +220,15 @@ function classify(r: { statusCode: number; body: string }): Outcome | 'error' {
   return 'allowed';
 }
 
-/** FakePlatform that never really destroys (the matrix app must survive its own DELETE). */
+/**
+ * FakePlatform that never really destroys (the matrix app must survive its own
+ * DELETE) and opens no activity stream (an allowed caller would wait forever).
+ */
 class MatrixPlatform extends FakePlatform {
   override async destroyApp(): Promise<void> {
+    throw new GantryError('GANTRY_UNSUPPORTED', 'not in the matrix');
+  }
+  override async watchApp(): Promise<() => void> {
     throw new GantryError('GANTRY_UNSUPPORTED', 'not in the matrix');
   }
 }
@@ -275,7 +315,7 @@ void describe('authorization matrix', () => {
       for (const caller of CALLERS) {
         const req: InjectOptions = {
           method: method as 'GET',
-          url: fill(path),
+          url: fill(path) + (QUERIES[route] ?? ''),
           headers: { ...headers[caller] },
         };
         if (!SAFE.has(method) && method !== 'DELETE') {

@@ -16,15 +16,25 @@ import type { LogLine, ProcessStatus, ResourceLimits } from '../runtime/types.js
 import type { ScalingSettings } from '../scaler/types.js';
 import { parseAppJson, parseProcfile } from '../apps/index.js';
 import type { AppRecords } from '../apps/records.js';
-import type { AppInfo, BuildInfo, MetricPoint, OutputSink, Platform, ReleaseInfo } from './platform.js';
-import { FakeElastic, newElasticState, type ElasticState } from './fake-elastic.js';
+import type {
+  AppActivity,
+  AppInfo,
+  AppMeta,
+  BuildInfo,
+  MetricPoint,
+  OutputSink,
+  Platform,
+  ReleaseInfo,
+} from './platform.js';
+import { newElasticState, type ElasticState } from './fake-elastic.js';
 import { FakeJobs } from './fake-jobs.js';
+import { FakePortal, WatchedElastic, type FakeBuild } from './fake-portal.js';
 
 interface FakeApp {
   info: AppInfo;
   config: Record<string, string>;
   releases: ReleaseInfo[];
-  builds: (BuildInfo & { log: string })[];
+  builds: FakeBuild[];
   elastic: ElasticState;
 }
 
@@ -50,13 +60,23 @@ export class FakePlatform implements Platform {
   readonly #followers = new Set<(l: LogLine) => void>();
   readonly #records: AppRecords | undefined;
   /** Scaling, limits, events, cron, runs and metrics (tests tune its defaults and capabilities). */
-  readonly elastic = new FakeElastic((name) => this.#app(name));
+  readonly elastic = new WatchedElastic(
+    (name) => this.#app(name),
+    (app, event) => this.portal.emit(app, { type: 'event', event }),
+  );
   /** Cron jobs, one-off runs (`running`, `lastRunExit` tell tests what runs), metrics. */
   readonly jobs = new FakeJobs(
     this.elastic,
     (name) => this.#app(name),
     () => this.#apps.values(),
   );
+  /** Portal fields, pictures (`browser`, `captures`), live watches (`watchers`), the overview. */
+  readonly portal = new FakePortal({
+    find: (name) => this.#app(name),
+    all: () => this.#apps.values(),
+    elastic: this.elastic,
+    metrics: (name) => this.jobs.getMetrics(name, '1h'),
+  });
 
   constructor(opts: { records?: AppRecords } = {}) {
     this.#records = opts.records;
@@ -75,11 +95,16 @@ export class FakePlatform implements Platform {
   async listApps() {
     return [...this.#apps.values()].map(({ info }) => ({
       name: info.name,
+      title: info.title,
+      description: info.description,
+      tags: [...info.tags],
       currentVersion: info.currentVersion,
       status: info.status,
       url: info.url,
       createdAt: info.createdAt,
       updatedAt: info.updatedAt,
+      lastDeployAt: info.lastDeployAt,
+      thumbnail: info.thumbnail,
     }));
   }
   async createApp(name: string, ownerId: string | null = null): Promise<AppInfo> {
@@ -91,11 +116,16 @@ export class FakePlatform implements Platform {
     const now = new Date().toISOString();
     const info: AppInfo = {
       name,
+      title: null,
+      description: '',
+      tags: [],
       currentVersion: null,
       status: 'new',
       url: `http://gantry.test/apps/${name}/`,
       createdAt: now,
       updatedAt: now,
+      lastDeployAt: null,
+      thumbnail: null,
       gitUrl: `http://gantry.test/git/${name}.git`,
       formation: { web: 1 },
       processTypes: {},
@@ -116,6 +146,7 @@ export class FakePlatform implements Platform {
     const row = await this.#records?.find(name);
     if (row) await this.#records!.destroy(row.id);
     this.#apps.delete(name);
+    this.portal.forget(name);
   }
 
   async getConfig(app: string) {
@@ -147,6 +178,8 @@ export class FakePlatform implements Platform {
     a.releases.unshift(r);
     a.info.currentVersion = r.version;
     a.info.status = 'running';
+    a.info.lastDeployAt = r.createdAt;
+    this.portal.emit(a.info.name, { type: 'release', release: { ...r } });
     this.elastic.event(a, 'release', null, `v${r.version}: ${description}`);
     return r;
   }
@@ -282,13 +315,70 @@ export class FakePlatform implements Platform {
     this.#app(app).elastic.usage.set(process, usage);
   }
 
+  async setAppMeta(app: string, change: Partial<AppMeta>) {
+    this.#record('setAppMeta', app, change);
+    return this.portal.setMeta(app, change);
+  }
+  async getThumbnail(app: string) {
+    return this.portal.getThumbnail(app);
+  }
+  async putThumbnail(app: string, image: Buffer) {
+    this.#record('putThumbnail', app, image.length);
+    return this.portal.putThumbnail(app, image);
+  }
+  async deleteThumbnail(app: string) {
+    this.#record('deleteThumbnail', app);
+    this.portal.deleteThumbnail(app);
+  }
+  async captureThumbnail(app: string) {
+    this.#record('captureThumbnail', app);
+    return this.portal.captureThumbnail(app);
+  }
+  async watchBuild(
+    app: string,
+    buildId: string,
+    listener: (chunk: string) => void,
+    onEnd: (build: BuildInfo) => void,
+  ) {
+    return this.portal.watchBuild(app, buildId, listener, onEnd);
+  }
+  async watchApp(app: string, listener: (a: AppActivity) => void) {
+    return this.portal.watchApp(app, listener);
+  }
+  async overview() {
+    return this.portal.overview();
+  }
+
+  /** Starts a build by hand (tests drive it with buildOutput and finishBuild); returns its id. */
+  startBuild(app: string): string {
+    return this.portal.startBuild(this.#app(app)).id;
+  }
+  buildOutput(app: string, buildId: string, text: string): void {
+    this.portal.buildOutput(this.#app(app), this.#build(app, buildId), text);
+  }
+  /** Ends a build: a success releases it (as a deploy does), a failure records `error`. */
+  finishBuild(app: string, buildId: string, error?: string): ReleaseInfo | null {
+    const a = this.#app(app);
+    const build = this.#build(app, buildId);
+    if (error !== undefined) {
+      this.portal.finishBuild(a, build, { error });
+      return null;
+    }
+    const release = this.#release(a, 'Deploy');
+    this.portal.finishBuild(a, build, { releaseVersion: release.version });
+    return release;
+  }
+  #build(app: string, buildId: string): FakeBuild {
+    const b = this.#app(app).builds.find((x) => x.id === buildId);
+    if (!b) throw new GantryError('GANTRY_NOT_FOUND', `build ${buildId} not found`);
+    return b;
+  }
+
   async listBuilds(app: string) {
     return this.#app(app).builds.map(({ log: _log, ...b }) => b);
   }
   async getBuildLog(app: string, buildId: string) {
-    const b = this.#app(app).builds.find((x) => x.id === buildId);
-    if (!b) throw new GantryError('GANTRY_NOT_FOUND', `build ${buildId} not found`);
-    return b.log;
+    return this.#build(app, buildId).log;
   }
 
   /** Untars the upload for real; a file named FAIL makes the build fail, BOOM throws a non-Gantry error. */
@@ -296,19 +386,9 @@ export class FakePlatform implements Platform {
     this.#record('deployTarball', app);
     const a = this.#app(app);
     const dir = await mkdtemp(join(tmpdir(), 'gantry-fake-deploy-'));
-    const build: BuildInfo & { log: string } = {
-      id: `b${a.builds.length + 1}`,
-      status: 'running',
-      commit: null,
-      error: null,
-      releaseVersion: null,
-      startedAt: new Date().toISOString(),
-      finishedAt: null,
-      log: '',
-    };
-    a.builds.unshift(build);
+    const build = this.portal.startBuild(a);
     const say = (text: string): void => {
-      build.log += text;
+      this.portal.buildOutput(a, build, text);
       output(text);
     };
     try {
@@ -322,15 +402,12 @@ export class FakePlatform implements Platform {
       await this.#readManifests(a, dir);
       say('-----> Build succeeded\n');
       const release = this.#release(a, 'Deploy');
-      build.status = 'succeeded';
-      build.releaseVersion = release.version;
+      this.portal.finishBuild(a, build, { releaseVersion: release.version });
       return release;
     } catch (e) {
-      build.status = 'failed';
-      build.error = (e as Error).message;
+      this.portal.finishBuild(a, build, { error: (e as Error).message });
       throw e;
     } finally {
-      build.finishedAt = new Date().toISOString();
       await rm(dir, { recursive: true, force: true });
     }
   }

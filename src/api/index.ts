@@ -14,7 +14,7 @@ import type { Platform } from './platform.js';
 import { installAuthHook } from './auth-hook.js';
 import { installErrorHandling } from './errors.js';
 import { ErrorBody, errorResponses } from './schemas.js';
-import type { PasswordLogin, ProviderListing, TypeBoxTypeProvider } from './types.js';
+import type { PasswordLogin, ProviderListing, SsoStatusSource, TypeBoxTypeProvider } from './types.js';
 import { authRoutes } from './routes/auth.js';
 import { appsRoutes } from './routes/apps.js';
 import { configRoutes } from './routes/config.js';
@@ -34,6 +34,8 @@ import { eventsRoutes } from './routes/events.js';
 import { cronRoutes } from './routes/cron.js';
 import { runRoutes } from './routes/run.js';
 import { metaRoutes } from './routes/meta.js';
+import { thumbnailsRoutes } from './routes/thumbnails.js';
+import { streamsRoutes } from './routes/streams.js';
 
 export type {
   Platform,
@@ -50,6 +52,12 @@ export type {
   CronRunInfo,
   MetricPoint,
   MetricSeries,
+  AppMeta,
+  ThumbnailInfo,
+  AppActivity,
+  BuildWatch,
+  AppUsage,
+  ResourceOverview,
 } from './platform.js';
 export type {
   RouteAccess,
@@ -57,6 +65,8 @@ export type {
   PasswordLoginResult,
   ProviderListing,
   CompleteSsoLogin,
+  SsoStatus,
+  SsoStatusSource,
 } from './types.js';
 export { formatLogLine } from './routes/logs.js';
 export { DEPLOY_OK, DEPLOY_FAILED, TARBALL_TYPES } from './routes/deploy.js';
@@ -64,6 +74,9 @@ export { configKeyProblem } from './routes/config.js';
 export { PROCESS_TYPE } from './routes/ps.js';
 export { NDJSON_TYPE } from './ndjson.js';
 export { MAX_ARGS, MAX_ARGV_BYTES } from './routes/run.js';
+export { THUMBNAIL_TYPES } from './routes/thumbnails.js';
+export { STREAM_LINES_DEFAULT, STREAM_LINES_MAX, METRICS_REFRESH_MS } from './routes/streams.js';
+export { openSse, type SseStream } from './sse.js';
 export { MIN_IDLE_TIMEOUT_MS, MAX_IDLE_TIMEOUT_MS } from './routes/scaling.js';
 export { MIN_MEMORY_BYTES } from './routes/limits.js';
 export { ROBOTS_TXT, PROMETHEUS_TYPE } from './routes/meta.js';
@@ -104,6 +117,8 @@ export interface BuildApiOptions {
   jwks?: () => object;
   /** Re-encrypts all secrets under a new master key (POST /api/admin/master-key/rotate); audited here, not there. */
   rotateMasterKey?: () => Promise<{ keyId: string; reencrypted: number }>;
+  /** SSO providers' health for GET /api/admin/sso (without it: no providers, and checks 404). */
+  sso?: SsoStatusSource;
   /**
    * Registers more routes (the SSO plugin's /auth/NAME/…) after the API's own.
    * Each must declare `config.access`; `app.completeSsoLogin` finishes a login.
@@ -218,12 +233,14 @@ export async function buildApi(opts: BuildApiOptions): Promise<FastifyInstance> 
   await app.register(usersRoutes, base);
   await app.register(credentialsRoutes, base);
   await app.register(sharingRoutes, base);
-  await app.register(adminRoutes, { ...base, rotateMasterKey: opts.rotateMasterKey });
+  await app.register(adminRoutes, { ...base, rotateMasterKey: opts.rotateMasterKey, sso: opts.sso });
   await app.register(scalingRoutes, base);
   await app.register(limitsRoutes, base);
   await app.register(eventsRoutes, base);
   await app.register(cronRoutes, base);
   await app.register(runRoutes, base);
+  await app.register(thumbnailsRoutes, base);
+  await app.register(streamsRoutes, base);
   // At the server root: Prometheus scrapes /metrics, crawlers read /robots.txt.
   await app.register(metaRoutes, { platform, directory, logger });
   await app.register(sessionRoutes, {

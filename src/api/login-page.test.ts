@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { silentLogger } from '../log/index.js';
 import { LoginLimiter } from '../auth/rate-limit.js';
-import { buildApi, escapeHtml, type BuildApiOptions } from './index.js';
+import { buildApi, escapeHtml, renderLoginPage, type BuildApiOptions } from './index.js';
 import { FakePlatform, FAKE_PASSWORD } from './fake-platform.js';
 import { testIdentity, type TestIdentity } from './testing.js';
 
@@ -121,10 +121,17 @@ void describe('sign-in page', () => {
     const r = await signIn({ username: 'admin', password: 'nope', next: '/apps/x/' }, {}, '10.1.0.1');
     assert.equal(r.statusCode, 401);
     assert.equal(r.headers['set-cookie'], undefined);
-    assert.equal(r.body.match(/class="error"/g)?.length, 1);
+    assert.equal(r.body.match(/role="alert"/g)?.length, 1);
+    assert.match(r.body, /<p class="g-alert" role="alert">Invalid username or password<\/p>/);
     assert.match(r.body, /Invalid username or password/);
     assert.match(r.body, /name="next" value="\/apps\/x\/"/);
     assert.match(r.body, /name="username"[^>]*value="admin"/);
+    assert.match(
+      r.body,
+      /id="password"[^>]*autofocus/,
+      'the username is kept: the cursor goes to the password',
+    );
+    assert.doesNotMatch(r.body, /id="username"[^>]*autofocus/);
     const unknown = await signIn({ username: 'ghost', password: 'nope' }, {}, '10.1.0.1');
     assert.equal(unknown.statusCode, 401);
     assert.match(unknown.body, /Invalid username or password/);
@@ -232,6 +239,69 @@ void describe('sign-in page', () => {
     assert.equal(second.statusCode, 303);
     assert.notEqual(cookieOf(second.headers['set-cookie']), first);
     assert.equal((await app.inject({ url: '/api/session', headers: { cookie: first } })).statusCode, 401);
+  });
+});
+
+void describe('sign-in page look', () => {
+  const page = renderLoginPage({
+    next: '/manage?x=1&y=2',
+    providers: [
+      { name: 'okta', type: 'oidc', label: 'Okta' },
+      { name: 'adfs', type: 'saml', label: 'ADFS' },
+      { name: 'corp', type: 'ldap', label: 'Corporate directory' },
+    ],
+  });
+
+  void test('Gantry’s themed card: brand header, labelled inputs with autocomplete, phone and dark mode', () => {
+    assert.match(page, /<meta name="viewport" content="width=device-width,initial-scale=1">/);
+    assert.match(page, /<body class="g-page"><header><a class="g-brand" href="\/">Gantry<\/a><\/header>/);
+    assert.match(page, /<main class="g-card">[\s\S]*<h1>Sign in<\/h1>[\s\S]*<\/main>/);
+    assert.match(page, /--g-accent:/, 'the theme tokens are inlined');
+    assert.match(page, /@media \(prefers-color-scheme:dark\)/);
+    assert.match(page, /\.g-page main\{/);
+    for (const [id, autocomplete] of [
+      ['username', 'username'],
+      ['password', 'current-password'],
+    ]) {
+      assert.match(page, new RegExp(`<label class="g-label" for="${id}">`));
+      assert.match(
+        page,
+        new RegExp(`<input [^>]*id="${id}"[^>]*class="g-input"[^>]*autocomplete="${autocomplete}"`),
+      );
+    }
+    assert.match(page, /id="username"[^>]*autofocus/);
+    assert.match(page, /<button type="submit" class="g-button primary g-wide">Sign in<\/button>/);
+    assert.doesNotMatch(page, /role="alert"/, 'no error: no alert');
+    assert.doesNotMatch(page, /\son[a-z]+=|style="/i, 'nothing the CSP would block');
+  });
+
+  void test('one button per redirect provider, LDAP through the form', () => {
+    const buttons = [...page.matchAll(/<a class="g-button g-wide" href="([^"]+)">([^<]+)<\/a>/g)];
+    assert.deepEqual(
+      buttons.map((m) => [m[1], m[2]]),
+      [
+        ['/auth/okta/start?next=%2Fmanage%3Fx%3D1%26y%3D2', 'Sign in with Okta'],
+        ['/auth/adfs/start?next=%2Fmanage%3Fx%3D1%26y%3D2', 'Sign in with ADFS'],
+      ],
+    );
+    assert.match(page, /<div class="g-divider">or<\/div>/);
+    const formOnly = renderLoginPage({
+      next: '/',
+      providers: [{ name: 'corp', type: 'ldap', label: 'Corp' }],
+    });
+    assert.doesNotMatch(formOnly, /class="g-divider"|Sign in with/, 'no providers to choose: no divider');
+  });
+
+  void test('signed in: who, continue to next, and sign out with the CSRF token', () => {
+    const html = renderLoginPage({
+      next: '/admin?a=1&b=2',
+      providers: [],
+      signedIn: { username: '<b>x</b>', csrf: 'tok"en' },
+    });
+    assert.match(html, /Signed in as <strong>&lt;b&gt;x&lt;\/b&gt;<\/strong>/);
+    assert.match(html, /<a class="g-button primary" href="\/admin\?a=1&amp;b=2">Continue<\/a>/);
+    assert.match(html, /<input type="hidden" name="csrf" value="tok&quot;en">/);
+    assert.match(html, /<form method="post" action="\/logout"/);
   });
 });
 

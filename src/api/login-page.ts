@@ -1,9 +1,10 @@
 /**
- * The sign-in page: server-rendered HTML that works without JavaScript. Every
- * value from the request or configuration is escaped; `next` is made safe
- * (safeNext) before it is written anywhere.
+ * The sign-in page: server-rendered HTML in Gantry's look (src/ui/theme.ts)
+ * that works without JavaScript. Every value from the request or configuration
+ * is escaped; `next` is made safe (safeNext) before it is written anywhere.
  */
 import type { FastifyReply } from 'fastify';
+import { themeDocument } from '../ui/theme.js';
 import type { ProviderListing } from './types.js';
 
 const ESCAPES: Record<string, string> = {
@@ -20,14 +21,18 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"'`]/g, (c) => ESCAPES[c]!);
 }
 
-/** Headers for every page that shows a form or a session's CSRF token: never cached, never framed. */
+/**
+ * Headers for every page that shows a form or a session's CSRF token: never cached, never framed.
+ * Referrers stay on this origin: `no-referrer` would make Chromium post the form with `Origin: null`,
+ * which the sign-in's origin check refuses.
+ */
 export function securePageHeaders(reply: FastifyReply): FastifyReply {
   return reply
     .type('text/html; charset=utf-8')
     .header('cache-control', 'no-store')
     .header('x-frame-options', 'DENY')
     .header('x-content-type-options', 'nosniff')
-    .header('referrer-policy', 'no-referrer')
+    .header('referrer-policy', 'same-origin')
     .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
 }
 
@@ -43,45 +48,44 @@ export interface LoginPageOptions {
   signedIn?: { username: string; csrf: string };
 }
 
-const STYLE = `body{font-family:system-ui,sans-serif;background:#f4f5f7;margin:0}
-main{max-width:22rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:8px;box-shadow:0 1px 4px #0002}
-h1{font-size:1.4rem;margin:0 0 1rem}label{display:block;margin:.8rem 0 .2rem}
-input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:.5rem;font-size:1rem}
-button,.sso{display:block;width:100%;box-sizing:border-box;margin-top:1rem;padding:.6rem;font-size:1rem;text-align:center}
-.sso{border:1px solid #888;border-radius:4px;color:#111;text-decoration:none}
-.error{background:#fde8e8;color:#8a1c1c;padding:.6rem;border-radius:4px}.note{color:#555}`;
-
 export function renderLoginPage(o: LoginPageOptions): string {
   const next = escapeHtml(o.next);
-  const parts: string[] = [];
-  if (o.message) parts.push(`<p class="error" role="alert">${escapeHtml(o.message)}</p>`);
+  const parts: string[] = ['<h1>Sign in</h1>'];
+  if (o.message) parts.push(`<p class="g-alert" role="alert">${escapeHtml(o.message)}</p>`);
   if (o.signedIn) {
     parts.push(
-      `<p class="note">Signed in as <strong>${escapeHtml(o.signedIn.username)}</strong>.</p>`,
-      `<form method="post" action="/logout"><input type="hidden" name="csrf" value="${escapeHtml(o.signedIn.csrf)}">` +
-        `<button type="submit">Sign out</button></form>`,
+      `<p class="g-alert info">Signed in as <strong>${escapeHtml(o.signedIn.username)}</strong>.</p>`,
+      `<form method="post" action="/logout" class="g-actions"><input type="hidden" name="csrf" value="${escapeHtml(o.signedIn.csrf)}">` +
+        `<a class="g-button primary" href="${next}">Continue</a><button class="g-button" type="submit">Sign out</button></form>`,
+      '<div class="g-divider">or sign in as someone else</div>',
     );
   }
+  // After a failed attempt the username is kept: the cursor goes to the password.
+  const focusPassword = o.username ? ' autofocus' : '';
   parts.push(
     `<form method="post" action="/login">`,
     `<input type="hidden" name="next" value="${next}">`,
-    `<label for="username">Username</label>`,
-    `<input type="text" id="username" name="username" autocomplete="username" required autofocus value="${escapeHtml(o.username ?? '')}">`,
-    `<label for="password">Password</label>`,
-    `<input type="password" id="password" name="password" autocomplete="current-password" required>`,
-    `<button type="submit">Sign in</button>`,
+    `<div class="g-field"><label class="g-label" for="username">Username</label>`,
+    `<input type="text" id="username" name="username" class="g-input" autocomplete="username" autocapitalize="none" spellcheck="false" required${o.username ? '' : ' autofocus'} value="${escapeHtml(o.username ?? '')}"></div>`,
+    `<div class="g-field"><label class="g-label" for="password">Password</label>`,
+    `<input type="password" id="password" name="password" class="g-input" autocomplete="current-password" required${focusPassword}></div>`,
+    `<button type="submit" class="g-button primary g-wide">Sign in</button>`,
     `</form>`,
   );
-  for (const p of o.providers) {
-    if (p.type === 'ldap') continue;
-    const href = `/auth/${encodeURIComponent(p.name)}/start?next=${encodeURIComponent(o.next)}`;
-    parts.push(`<a class="sso" href="${escapeHtml(href)}">Sign in with ${escapeHtml(p.label)}</a>`);
+  const redirects = o.providers.filter((p) => p.type !== 'ldap');
+  if (redirects.length > 0) {
+    parts.push('<div class="g-divider">or</div>', '<div class="g-stack">');
+    for (const p of redirects) {
+      const href = `/auth/${encodeURIComponent(p.name)}/start?next=${encodeURIComponent(o.next)}`;
+      parts.push(
+        `<a class="g-button g-wide" href="${escapeHtml(href)}">Sign in with ${escapeHtml(p.label)}</a>`,
+      );
+    }
+    parts.push('</div>');
   }
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="referrer" content="no-referrer"><title>Sign in · Gantry</title><style>${STYLE}</style></head>
-<body><main><h1>Sign in to Gantry</h1>
-${parts.join('\n')}
-</main></body></html>
-`;
+  return themeDocument({
+    title: 'Sign in · Gantry',
+    head: '<meta name="referrer" content="same-origin">',
+    main: `\n${parts.join('\n')}\n`,
+  });
 }

@@ -16,7 +16,26 @@ export interface User {
   email: string | null;
 }
 
-export interface AppSummary {
+/** An app's portal picture. */
+export interface ThumbnailInfo {
+  /** Where browsers fetch it (`/api/apps/NAME/thumbnail?v=…`, the version busts caches). */
+  url: string;
+  /** `auto`: captured in headless Chromium after a deploy; `upload`: the owner's own image. */
+  source: 'auto' | 'upload';
+  updatedAt: string;
+}
+
+/** What the App Portal shows of an app besides its name (set in the App Manager). */
+export interface AppMeta {
+  /** Display name; null shows the app's name. */
+  title: string | null;
+  /** One or two sentences; empty when unset. */
+  description: string;
+  /** Lower-case words for the portal's filters, e.g. ["sales", "forecast"]. */
+  tags: string[];
+}
+
+export interface AppSummary extends AppMeta {
   name: string;
   /** Serving release version, null before the first deploy. */
   currentVersion: number | null;
@@ -25,6 +44,9 @@ export interface AppSummary {
   url: string;
   createdAt: string;
   updatedAt: string;
+  /** When the serving release went live, null before the first deploy. */
+  lastDeployAt: string | null;
+  thumbnail: ThumbnailInfo | null;
 }
 
 export interface AppInfo extends AppSummary {
@@ -148,6 +170,58 @@ export interface MetricSeries {
   points: MetricPoint[];
 }
 
+/** Something that changed on an app, for live views (`GET /api/apps/NAME/activity`). */
+export type AppActivity =
+  | { type: 'build'; build: BuildInfo }
+  | { type: 'event'; event: AppEvent }
+  | { type: 'release'; release: ReleaseInfo }
+  | { type: 'thumbnail'; thumbnail: ThumbnailInfo | null };
+
+/** A build's output so far and, for a finished build, how it ended. */
+export interface BuildWatch {
+  /** Output written before the watch began. */
+  backlog: string;
+  /** The build as it is now; `status !== 'running'` means no more output will come. */
+  build: BuildInfo;
+  /** Stops the listeners (call it when the client goes away). */
+  stop: () => void;
+}
+
+/** One app's line in the admin resource overview. */
+export interface AppUsage {
+  name: string;
+  owner: string | null;
+  status: string;
+  /** Running processes (all types) and web processes. */
+  processes: number;
+  webReplicas: number;
+  /** Sums over the app's processes, from the last sample. */
+  cpuPercent: number;
+  memoryBytes: number;
+  /** Averages over the last 5 minutes of the 1 h series. */
+  rps: number;
+  p95Ms: number | null;
+  /** 5xx responses over the last hour. */
+  errors: number;
+}
+
+export interface ResourceOverview {
+  totals: {
+    apps: number;
+    running: number;
+    sleeping: number;
+    /** Apps with no processes that do not wake by themselves (new, stopped, crashed). */
+    stopped: number;
+    processes: number;
+    cpuPercent: number;
+    memoryBytes: number;
+  };
+  /** Busiest first: by requests/s, then CPU, then memory. */
+  apps: AppUsage[];
+  /** When the numbers were read. */
+  at: string;
+}
+
 /** Where a deploy writes its progress, line by line (git `remote:` lines, API stream). */
 export type OutputSink = (text: string) => void;
 
@@ -224,6 +298,32 @@ export interface Platform {
   getMetrics(app: string, range: '1h' | '24h'): Promise<MetricSeries>;
   /** Every app's metrics in Prometheus text exposition format (admins). */
   prometheus(): Promise<string>;
+
+  /** Changes the portal fields given; leaves the others. Throws GANTRY_BAD_REQUEST on bad tags or lengths. */
+  setAppMeta(app: string, change: Partial<AppMeta>): Promise<AppInfo>;
+  /** The app's picture, or null when it has none (yet). */
+  getThumbnail(app: string): Promise<{ body: Buffer; contentType: string; etag: string } | null>;
+  /** Stores the owner's own image (PNG, JPEG or WebP, checked by its bytes); automatic captures stop replacing it. */
+  putThumbnail(app: string, image: Buffer): Promise<ThumbnailInfo>;
+  /** Drops an uploaded image and goes back to automatic captures (one is started). */
+  deleteThumbnail(app: string): Promise<void>;
+  /** Captures the app now in headless Chromium, as its owner sees it. Throws GANTRY_CONFLICT while an upload is in place, GANTRY_UNSUPPORTED when no browser is installed. */
+  captureThumbnail(app: string): Promise<ThumbnailInfo>;
+
+  /**
+   * Output of a build so far, then every new chunk through `listener` until
+   * the build ends (`onEnd` with the final record) or `stop` is called.
+   */
+  watchBuild(
+    app: string,
+    buildId: string,
+    listener: (chunk: string) => void,
+    onEnd: (build: BuildInfo) => void,
+  ): Promise<BuildWatch>;
+  /** Calls `listener` for every build start/end, release, thumbnail and app event of `app` until the returned function is called. */
+  watchApp(app: string, listener: (a: AppActivity) => void): Promise<() => void>;
+  /** Every app's processes, CPU, memory and traffic (admins). */
+  overview(): Promise<ResourceOverview>;
 
   listBuilds(app: string): Promise<BuildInfo[]>;
   getBuildLog(app: string, buildId: string): Promise<string>;

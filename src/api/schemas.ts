@@ -59,13 +59,26 @@ export const VisibilityBody = Type.Union([
   Type.Literal('restricted'),
 ]);
 
+/** An app's portal picture. */
+export const ThumbnailBody = Type.Object({
+  url: Type.String({ description: '/api/apps/NAME/thumbnail?v=VERSION (the version busts caches)' }),
+  source: Type.Union([Type.Literal('auto'), Type.Literal('upload')]),
+  updatedAt: Type.String(),
+});
+
 export const AppSummaryBody = Type.Object({
   name: Type.String(),
+  /** Display name; null shows the name. */
+  title: Nullable(Type.String()),
+  description: Type.String(),
+  tags: Type.Array(Type.String()),
   currentVersion: Nullable(Type.Integer()),
   status: Type.String(),
   url: Type.String(),
   createdAt: Type.String(),
   updatedAt: Type.String(),
+  lastDeployAt: Nullable(Type.String()),
+  thumbnail: Nullable(ThumbnailBody),
   /** Owner's username; null when the owner was deleted. */
   owner: Nullable(Type.String()),
   visibility: VisibilityBody,
@@ -196,4 +209,59 @@ export const AuditEventBody = Type.Object({
 /** `?user=NAME`: someone else's tokens or keys (admins only). */
 export const ForUserQuery = Type.Object({
   user: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+});
+
+/** One app's line in the admin resource overview. */
+export const AppUsageBody = Type.Object({
+  name: Type.String(),
+  owner: Nullable(Type.String()),
+  status: Type.String(),
+  processes: Type.Integer(),
+  webReplicas: Type.Integer(),
+  cpuPercent: Type.Number(),
+  memoryBytes: Type.Integer(),
+  rps: Type.Number({ description: 'average over the last 5 minutes' }),
+  p95Ms: Nullable(Type.Number()),
+  errors: Type.Integer({ description: '5xx responses over the last hour' }),
+});
+
+export const ResourceOverviewBody = Type.Object({
+  totals: Type.Object({
+    apps: Type.Integer(),
+    running: Type.Integer(),
+    sleeping: Type.Integer(),
+    stopped: Type.Integer(),
+    processes: Type.Integer(),
+    cpuPercent: Type.Number(),
+    memoryBytes: Type.Integer(),
+  }),
+  /** Busiest first. */
+  apps: Type.Array(AppUsageBody),
+  at: Type.String(),
+});
+
+/** How one SSO provider is doing. */
+export const SsoStatusBody = Type.Object({
+  name: Type.String(),
+  type: Type.Union([Type.Literal('oidc'), Type.Literal('saml'), Type.Literal('ldap')]),
+  label: Type.String(),
+  defaultRole: RoleBody,
+  status: Type.Union([Type.Literal('ok'), Type.Literal('error'), Type.Literal('unknown')]),
+  detail: Type.String(),
+  checkedAt: Nullable(Type.String()),
+  logins: Type.Integer(),
+  failures: Type.Integer(),
+  lastLoginAt: Nullable(Type.String()),
+  lastFailureAt: Nullable(Type.String()),
+  lastError: Nullable(Type.String()),
+});
+
+/** Release, build and event records as the live streams send them. */
+export const AppEventBody = Type.Object({
+  at: Type.String(),
+  kind: Type.String({
+    description: 'start, stop, crash, oom, restart, wake, sleep, scale, deploy, release, cron…',
+  }),
+  process: Nullable(Type.String({ description: 'APP.TYPE.N; null for app-wide events' })),
+  message: Type.String(),
 });

@@ -65,6 +65,38 @@ export interface ProviderListing {
   label: string;
 }
 
+/** How one SSO provider is doing (GET /api/admin/sso). */
+export interface SsoStatus {
+  name: string;
+  type: 'oidc' | 'saml' | 'ldap';
+  label: string;
+  defaultRole: Role;
+  /** `unknown` until the first check or login. */
+  status: 'ok' | 'error' | 'unknown';
+  /** What was checked, or the last error, in one sentence. */
+  detail: string;
+  checkedAt: string | null;
+  /** Logins and failed logins since the server started. */
+  logins: number;
+  failures: number;
+  lastLoginAt: string | null;
+  lastFailureAt: string | null;
+  lastError: string | null;
+}
+
+/**
+ * The SSO providers' health, for admins (implemented by the SSO plugin).
+ * `list` is cheap and synchronous (counters in memory); `check` contacts the
+ * identity provider now (OIDC discovery, LDAP bind, SAML certificate) and
+ * resolves with the updated status, never rejecting for the provider's own
+ * failure (that is `status: 'error'`); it throws GANTRY_NOT_FOUND for an
+ * unknown name.
+ */
+export interface SsoStatusSource {
+  list(): SsoStatus[];
+  check(name: string): Promise<SsoStatus>;
+}
+
 /**
  * Finishes a browser SSO login: creates or updates the user, starts a session,
  * sets the cookie and sends the redirect (303) to `next` if it is a safe local

@@ -71,6 +71,10 @@ export interface GantryConfig {
   maxLimits: ResourceLimits;
   /** Metrics sampling interval (GANTRY_METRICS_INTERVAL). */
   metricsIntervalMs: number;
+  /** Capture portal thumbnails in headless Chromium after each deploy (GANTRY_THUMBNAILS, default on when a browser is found). */
+  thumbnails: boolean;
+  /** The Chromium executable for thumbnails (GANTRY_CHROMIUM); undefined: look in the usual places. */
+  chromiumPath: string | undefined;
 }
 
 const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
@@ -245,6 +249,8 @@ export function loadConfig(
       pick('GANTRY_MAX_PIDS', 'maxPids') ?? '4096',
     ),
     metricsIntervalMs: parseDuration(pick('GANTRY_METRICS_INTERVAL', 'metricsInterval') ?? '10s'),
+    thumbnails: parseBool('GANTRY_THUMBNAILS', pick('GANTRY_THUMBNAILS', 'thumbnails') ?? 'true'),
+    chromiumPath: pick('GANTRY_CHROMIUM', 'chromium') || undefined,
   };
   const merged = { ...cfg, ...overrides };
   // A derived public URL follows the host/port overrides; an explicit one is kept.

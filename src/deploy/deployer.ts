@@ -11,6 +11,7 @@ import type { AppRecords, AppRow, ReleaseRow, SlugRow } from '../apps/records.js
 import type { SlugManifest } from '../apps/manifest.js';
 import { GantryError } from '../errors/index.js';
 import { KeyedLock } from './lock.js';
+import { BoundedLog, toReleaseInfo, type LiveHub } from './live.js';
 import type { Rollout } from './rollout.js';
 
 export type BuildFn = (opts: {
@@ -37,6 +38,8 @@ export interface DeployerOptions {
   appLog: (app: string, text: string) => void;
   /** At server start, bring this app back asleep (scale to zero) rather than running? Default no. */
   recoverAsleep?: (app: AppRow) => boolean;
+  /** Told of builds (start, output, end) and releases as they happen, for live views. */
+  live: LiveHub;
 }
 
 export interface SourceDeploy {
@@ -50,36 +53,6 @@ export interface SourceDeploy {
   verify?: () => Promise<void>;
   /** After success, keep the app's lock until this settles (git's ref update). */
   holdLockUntil?: Promise<void>;
-}
-
-/** Build output kept for the build record: the head and the tail, at most ~1 MiB. */
-class BoundedLog {
-  static readonly MAX = 1 << 20;
-  readonly #head: string[] = [];
-  readonly #tail: string[] = [];
-  #headSize = 0;
-  #tailSize = 0;
-  #dropped = 0;
-
-  push(t: string): void {
-    if (this.#headSize < BoundedLog.MAX / 2) {
-      this.#head.push(t);
-      this.#headSize += t.length;
-      return;
-    }
-    this.#tail.push(t);
-    this.#tailSize += t.length;
-    while (this.#tailSize > BoundedLog.MAX / 2 && this.#tail.length > 1) {
-      const gone = this.#tail.shift()!;
-      this.#tailSize -= gone.length;
-      this.#dropped += gone.length;
-    }
-  }
-
-  text(): string {
-    const gap = this.#dropped ? `\n[… ${this.#dropped} bytes of output omitted …]\n` : '';
-    return this.#head.join('') + gap + this.#tail.join('');
-  }
 }
 
 export class Deployer {
@@ -124,6 +97,7 @@ export class Deployer {
       config,
       buildId: extra.buildId ?? null,
     });
+    this.#o.live.emit(app.name, { type: 'release', release: toReleaseInfo(release, version) });
     this.#o.appLog(app.name, `Release v${version} created: ${description}`);
     output(`=====> ${app.name} v${version} is live at ${this.#o.publicUrl}/apps/${app.name}/\n`);
     return release;
@@ -136,10 +110,14 @@ export class Deployer {
       async () => {
         await d.verify?.();
         const app = await this.#o.records.get(d.app);
-        const buildId = await this.#o.records.createBuild(app.id, d.commit);
+        const { appId: _a, ...started } = await this.#o.records.startBuild(app.id, d.commit);
+        const buildId = started.id;
+        const live = this.#o.live;
+        live.buildStarted(app.name, started);
         const log = new BoundedLog();
         const output = (t: string): void => {
           log.push(t);
+          live.buildOutput(buildId, t);
           d.output(t);
         };
         const abort = new AbortController();
@@ -185,11 +163,13 @@ export class Deployer {
               ? e.message
               : 'internal error during deploy (see the server log)';
           if (!(e instanceof GantryError)) this.#o.logger.error({ err: e, app: app.name }, 'deploy failed');
-          await this.#o.records
+          const finishedAt = await this.#o.records
             .finishBuild(buildId, { status: 'failed', log: log.text(), error: message })
-            .catch((err: unknown) =>
-              this.#o.logger.error({ err, app: app.name }, 'cannot record failed build'),
-            );
+            .catch((err: unknown) => {
+              this.#o.logger.error({ err, app: app.name }, 'cannot record failed build');
+              return new Date().toISOString();
+            });
+          live.buildEnded(app.name, { ...started, status: 'failed', error: message, finishedAt });
           if (slug)
             await this.#o.records
               .deleteSlug(slug.id)
@@ -203,8 +183,9 @@ export class Deployer {
           this.#running.delete(abort);
         }
         // The release is live: bookkeeping failures from here on must not undo it.
+        let finishedAt = new Date().toISOString();
         try {
-          await this.#o.records.finishBuild(buildId, {
+          finishedAt = await this.#o.records.finishBuild(buildId, {
             status: 'succeeded',
             log: log.text(),
             releaseVersion: release.version,
@@ -213,6 +194,12 @@ export class Deployer {
         } catch (e) {
           this.#o.logger.error({ err: e, app: app.name }, 'release is live but its bookkeeping failed');
         }
+        live.buildEnded(app.name, {
+          ...started,
+          status: 'succeeded',
+          releaseVersion: release.version,
+          finishedAt,
+        });
         return release;
       },
       d.holdLockUntil && { until: d.holdLockUntil, maxHoldMs: 60_000 },

@@ -1,14 +1,18 @@
 /**
- * The Platform the API serves: app records, config, processes, logs and
- * releases, composed from the records, the deployer and the runtime.
+ * The Platform the API serves: app records, config, processes, logs,
+ * releases, portal fields and pictures, and live views, composed from the
+ * records, the deployer, the runtime and the live hub.
  */
 import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type {
+  AppActivity,
   AppEvent,
   AppInfo,
+  AppMeta,
   AppSummary,
   BuildInfo,
+  BuildWatch,
   CronJobInfo,
   CronRunInfo,
   LimitsInfo,
@@ -16,16 +20,26 @@ import type {
   OutputSink,
   Platform,
   ReleaseInfo,
+  ResourceOverview,
   ScalingInfo,
+  ThumbnailInfo,
 } from '../api/platform.js';
 import type { ResourceLimits } from '../runtime/types.js';
 import type { ElasticOps, ScalingChange } from './elastic.js';
-import type { AppRecords, AppRow, ReleaseRow } from '../apps/records.js';
+import type { AppRecords, AppRow } from '../apps/records.js';
+import { normalizeAppMeta } from '../apps/meta.js';
+import { GantryError } from '../errors/index.js';
+import type { Logger } from '../log/index.js';
 import type { LogStore } from '../logs/index.js';
 import type { LogLine, ProcessStatus, Runtime } from '../runtime/types.js';
 import type { Deployer } from './deployer.js';
 import type { Rollout } from './rollout.js';
 import { extractTarball, MAX_TARBALL_ENTRIES } from './tarball.js';
+import { toReleaseInfo, type LiveHub } from './live.js';
+import { appUsage, summarize } from './overview.js';
+import { AppPictures, toThumbnailInfo, type ThumbnailJobs } from './pictures.js';
+
+export type { ThumbnailJobs } from './pictures.js';
 
 export interface PlatformDeps {
   records: AppRecords;
@@ -40,22 +54,29 @@ export interface PlatformDeps {
   elastic: ElasticOps;
   /** Git repo lifecycle (created with the app, removed with it). */
   repos: { ensureRepo(app: string): Promise<string>; removeRepo(app: string): Promise<void> };
+  /** Running builds and app activity; the same hub the deployer feeds. */
+  live: LiveHub;
+  /** New app events as they are recorded (the EventLog). */
+  events: { subscribe(app: string, listener: (e: AppEvent) => void): () => void };
+  logger: Logger;
+  /** Automatic app pictures; without it apps only have uploaded ones. */
+  thumbnails?: ThumbnailJobs;
 }
 
-const toReleaseInfo = (r: ReleaseRow, current: number | null): ReleaseInfo => ({
-  version: r.version,
-  description: r.description,
-  commit: r.commit,
-  createdAt: r.createdAt,
-  current: r.version === current,
-  configKeys: Object.keys(r.config).sort(),
-});
+/** How long watchBuild waits for a build whose record exists to reach the hub. */
+const BUILD_START_GRACE_MS = 200;
 
 export class GantryPlatform implements Platform {
   readonly #d: PlatformDeps;
+  readonly #pictures: AppPictures;
 
   constructor(d: PlatformDeps) {
     this.#d = d;
+    this.#pictures = new AppPictures(d);
+    // Every successful build (git push or upload) gets a fresh picture.
+    d.live.onActivity((app, a) => {
+      if (a.type === 'build' && a.build.status === 'succeeded') this.#pictures.autoCapture(app);
+    });
   }
 
   #status(app: AppRow): string {
@@ -78,6 +99,11 @@ export class GantryPlatform implements Platform {
       url: `${this.#d.publicUrl}/apps/${app.name}/`,
       createdAt: app.createdAt,
       updatedAt: app.updatedAt,
+      title: app.title,
+      description: app.description,
+      tags: app.tags,
+      lastDeployAt: app.lastDeployAt,
+      thumbnail: app.thumbnail && toThumbnailInfo(app.name, app.thumbnail),
     };
   }
 
@@ -222,7 +248,100 @@ export class GantryPlatform implements Platform {
 
   async rollback(app: string, version?: number): Promise<ReleaseInfo> {
     const r = await this.#d.deployer.rollback(app, version);
+    this.#pictures.autoCapture(app);
     return toReleaseInfo(r, r.version);
+  }
+
+  async setAppMeta(app: string, change: Partial<AppMeta>): Promise<AppInfo> {
+    const meta = normalizeAppMeta(change);
+    await this.#d.records.setMeta((await this.#d.records.get(app)).id, meta);
+    return this.getApp(app);
+  }
+
+  getThumbnail(app: string): Promise<{ body: Buffer; contentType: string; etag: string } | null> {
+    return this.#pictures.get(app);
+  }
+
+  putThumbnail(app: string, image: Buffer): Promise<ThumbnailInfo> {
+    return this.#pictures.put(app, image);
+  }
+
+  deleteThumbnail(app: string): Promise<void> {
+    return this.#pictures.delete(app);
+  }
+
+  captureThumbnail(app: string): Promise<ThumbnailInfo> {
+    return this.#pictures.capture(app);
+  }
+
+  /**
+   * Stores a picture the thumbnail taker captured in the background. Null
+   * (nothing stored) when the app is gone or its owner uploaded a picture meanwhile.
+   */
+  storeCapturedThumbnail(
+    app: string,
+    image: Buffer,
+    contentType: 'image/jpeg' | 'image/png',
+  ): Promise<ThumbnailInfo | null> {
+    return this.#pictures.storeCaptured(app, image, contentType);
+  }
+
+  async watchBuild(
+    app: string,
+    buildId: string,
+    listener: (chunk: string) => void,
+    onEnd: (build: BuildInfo) => void,
+  ): Promise<BuildWatch> {
+    const a = await this.#d.records.get(app);
+    const notFound = () => new GantryError('GANTRY_NOT_FOUND', `build ${buildId} of app "${app}" not found`);
+    const deadline = Date.now() + BUILD_START_GRACE_MS;
+    for (;;) {
+      const w = this.#d.live.watchBuild(buildId, listener, onEnd);
+      if (w) {
+        if (w.app === app) return { backlog: w.backlog, build: w.build, stop: w.stop };
+        w.stop();
+        throw notFound();
+      }
+      const rec = await this.#d.records.getBuild(a.id, buildId);
+      if (!rec) throw notFound();
+      const { appId: _a, ...build } = rec;
+      const backlog = await this.#d.records.getBuildLog(a.id, buildId);
+      if (build.status !== 'running') return { backlog, build, stop: () => undefined };
+      // Recorded as running but not in the hub: either the deployer is about to
+      // announce it, or the server stopped during the build and it never ended.
+      if (Date.now() > deadline)
+        return {
+          backlog,
+          build: { ...build, status: 'failed', error: 'the server stopped during this build' },
+          stop: () => undefined,
+        };
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async watchApp(app: string, listener: (a: AppActivity) => void): Promise<() => void> {
+    await this.#d.records.get(app);
+    const stopLive = this.#d.live.watchApp(app, listener);
+    const stopEvents = this.#d.events.subscribe(app, (event) => listener({ type: 'event', event }));
+    return () => {
+      stopLive();
+      stopEvents();
+    };
+  }
+
+  async overview(): Promise<ResourceOverview> {
+    const at = new Date();
+    const apps = (await this.#d.records.list()).map((a) =>
+      appUsage({
+        name: a.name,
+        owner: a.owner,
+        status: this.#status(a),
+        processes: this.#d.runtime.list(a.name),
+        series: this.#d.elastic.seriesOf(a.name, '1h'),
+        now: at.getTime(),
+      }),
+    );
+    return summarize(apps, at);
   }
 
   async listBuilds(app: string): Promise<BuildInfo[]> {

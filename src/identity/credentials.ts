@@ -55,8 +55,11 @@ export async function createSession(
   });
 }
 
-/** Ends a session by its id (Identity.session.id); audits `logout` as `by` (default: the session's user). */
-export async function endSession(ctx: WriteContext, sessionId: string, by?: Actor): Promise<void> {
+/**
+ * Ends a session by its id (Identity.session.id); audits `logout` as `by` (default: the session's user)
+ * unless `by` is null (the server's own short sessions, e.g. thumbnail captures, are not logins).
+ */
+export async function endSession(ctx: WriteContext, sessionId: string, by?: Actor | null): Promise<void> {
   const s = await ctx.serial(async () => {
     const s = ctx.state.sessionsByHash.get(sessionId);
     await ctx.db.deleteFrom('sessions').where('id', '=', sessionId).execute();
@@ -64,7 +67,8 @@ export async function endSession(ctx: WriteContext, sessionId: string, by?: Acto
     return s;
   });
   if (!s) return;
-  await ctx.audit(by ?? { username: s.user.username, ip: null }, 'logout', `user:${s.user.username}`);
+  if (by !== null)
+    await ctx.audit(by ?? { username: s.user.username, ip: null }, 'logout', `user:${s.user.username}`);
   ctx.changed();
 }
 

@@ -165,7 +165,7 @@ export class SqlDirectory implements Directory {
   }
 
   /** Ends a session by its id (Identity.session.id); audits `logout` as `by` (default: the session's user). */
-  endSession(sessionId: string, by?: Actor): Promise<void> {
+  endSession(sessionId: string, by?: Actor | null): Promise<void> {
     return credentials.endSession(this.#ctx, sessionId, by);
   }
 

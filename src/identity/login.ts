@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../log/index.js';
 import type { LoginLimiter } from '../auth/rate-limit.js';
-import type { PasswordProvider } from '../sso/types.js';
+import type { LoginObserver, PasswordProvider } from '../sso/types.js';
 import type { Directory, Identity } from './types.js';
 
 export interface LoginServiceOptions {
@@ -15,6 +15,8 @@ export interface LoginServiceOptions {
   /** Tried in order after the local password. */
   providers: readonly PasswordProvider[];
   logger: Logger;
+  /** Told each password provider's outcome (SsoStatusTracker); local passwords are not reported. */
+  observer?: LoginObserver;
 }
 
 export type PasswordLoginResult =
@@ -25,12 +27,14 @@ export class LoginService {
   readonly #limiter: LoginLimiter;
   readonly #providers: readonly PasswordProvider[];
   readonly #logger: Logger;
+  readonly #observer: LoginObserver | undefined;
 
   constructor(opts: LoginServiceOptions) {
     this.#directory = opts.directory;
     this.#limiter = opts.limiter;
     this.#providers = opts.providers;
     this.#logger = opts.logger;
+    this.#observer = opts.observer;
   }
 
   /**
@@ -70,18 +74,29 @@ export class LoginService {
     if (user?.source === 'local' || password === '') return undefined;
     // A known SSO user signs in only through their own provider; an unknown name tries them all.
     const providers = user ? this.#providers.filter((p) => p.name === user.source) : this.#providers;
+    // Providers that said "wrong credentials": counted only when no other provider knew the user.
+    const refused: string[] = [];
     for (const p of providers) {
       let ext;
       try {
         ext = await p.authenticate(username, password);
       } catch (err) {
         this.#logger.warn({ err, provider: p.name, username }, 'password provider failed; trying the next');
+        this.#observer?.loginFailed(p.name, err instanceof Error ? err.message : String(err), {
+          providerFault: true,
+        });
         continue;
       }
-      if (!ext) continue;
+      if (!ext) {
+        refused.push(p.name);
+        continue;
+      }
       const identity = await this.#directory.upsertExternalUser({ ...ext, provider: p.name }, p.defaultRole);
+      this.#observer?.loginSucceeded(p.name);
       return { identity, via: p.name };
     }
+    for (const name of refused)
+      this.#observer?.loginFailed(name, 'wrong username or password', { providerFault: false });
     return undefined;
   }
 }

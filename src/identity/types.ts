@@ -159,6 +159,8 @@ export type AuditAction =
   | 'app.limits'
   | 'app.run'
   | 'app.cron.run'
+  | 'app.meta'
+  | 'app.thumbnail'
   | 'secrets.rotate';
 
 /** Parses `user:NAME` / `group:NAME` (a bare NAME is a user). Undefined when malformed. */
@@ -219,8 +221,8 @@ export interface Directory {
     userId: string,
     info: { ip: string | null; userAgent: string | null; provider: string; ttlMs: number },
   ): Promise<{ cookie: string; identity: Identity; expiresAt: string }>;
-  /** Ends a session (logout), audited as `by` when given. Unknown ids are ignored. */
-  endSession(sessionId: string, by?: Actor): Promise<void>;
+  /** Ends a session (logout), audited as `by` (default: its user; null: not audited). Unknown ids are ignored. */
+  endSession(sessionId: string, by?: Actor | null): Promise<void>;
 
   // ---- users and groups (admin) ------------------------------------------------------------------
   listUsers(): UserInfo[];

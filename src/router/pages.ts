@@ -1,10 +1,16 @@
 /**
- * The router's own responses: small, self-contained error pages with one look, and
- * plain-text / JSON bodies for API clients. Everything dynamic is escaped.
+ * The router's own responses: small, self-contained error pages in Gantry's look
+ * (src/ui/theme.ts), and plain-text / JSON bodies for API clients. Everything
+ * dynamic is escaped; each page's CSP allows exactly its own style.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { THEME_BASE, THEME_PAGE, THEME_TOKENS, themeDocument } from '../ui/theme.js';
+
+/** A CSP source for exactly this inline text. */
+export const sha256 = (s: string): string => `'sha256-${createHash('sha256').update(s).digest('base64')}'`;
 
 const ESCAPES: Record<string, string> = {
   '&': '&amp;',
@@ -24,17 +30,15 @@ export interface PageContent {
   title: string;
   /** One or two sentences for the viewer. */
   message: string;
+  /** Where the viewer can go from here (a button under the message). */
+  link?: { href: string; text: string };
 }
 
-/** The look shared by every page the router renders (the text inside `<style>`). */
-export const PAGE_STYLE = `
-body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;background:#f6f7f9;color:#1f2933;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
-main{max-width:32rem;margin:2rem;padding:2rem 2.5rem;background:#fff;border-radius:12px;box-shadow:0 1px 3px rgba(0,0,0,.08),0 8px 24px rgba(0,0,0,.06)}
-.code{font-size:.85rem;font-weight:600;letter-spacing:.08em;color:#7b8794;text-transform:uppercase}
-h1{margin:.25rem 0 .75rem;font-size:1.5rem}
-p{margin:0;color:#52606d}
-footer{margin-top:1.5rem;font-size:.8rem;color:#9aa5b1}
-`;
+/** The look shared by every page the router renders (the text inside `<style>`): Gantry's theme. */
+export const PAGE_STYLE = THEME_TOKENS + THEME_BASE + THEME_PAGE;
+
+/** Only the page's own style: the pages have no script, image, form or frame. */
+export const PAGE_CSP = `default-src 'none'; style-src ${sha256(PAGE_STYLE)}; base-uri 'none'; form-action 'none'`;
 
 /** The parts of a page, each already HTML (escaped by the caller). */
 export interface PageFrame {
@@ -53,26 +57,35 @@ export interface PageFrame {
   tail?: string;
   /** Attributes of the paragraph, e.g. ` id="status"`. */
   textAttrs?: string;
+  /** Extra HTML at the end of the card, e.g. action buttons. */
+  actions?: string;
 }
 
 /** Renders the common frame of the router's pages. Pure. */
 export function renderFrame(f: PageFrame): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${f.title}</title>${f.head ?? ''}
-<style>${f.style ?? PAGE_STYLE}</style></head>
-<body><main><div class="code">${f.label}</div><h1>${f.headline}</h1><p${f.textAttrs ?? ''}>${f.text}</p><footer>Gantry</footer></main>${f.tail ?? ''}</body></html>
-`;
+  return themeDocument({
+    title: f.title,
+    main:
+      `<div class="code">${f.label}</div><h1>${f.headline}</h1><p${f.textAttrs ?? ''}>${f.text}</p>` +
+      (f.actions ?? ''),
+    style: f.style ?? PAGE_STYLE,
+    ...(f.head !== undefined ? { head: f.head } : {}),
+    ...(f.tail !== undefined ? { tail: f.tail } : {}),
+  });
 }
 
 /** Renders the HTML page. Pure, exported for tests. */
 export function renderPage(p: PageContent): string {
   const title = escapeHtml(p.title);
+  const link = p.link
+    ? `<div class="g-actions"><a class="g-button primary" href="${escapeHtml(p.link.href)}">${escapeHtml(p.link.text)}</a></div>`
+    : '';
   return renderFrame({
     title: `${p.status} ${title}`,
     label: `Error ${p.status}`,
     headline: title,
     text: escapeHtml(p.message),
+    actions: link,
   });
 }
 
@@ -116,6 +129,7 @@ export function sendPage(
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
+    ...(type.startsWith('text/html') ? { 'content-security-policy': PAGE_CSP } : {}),
     ...extraHeaders,
   };
   res.writeHead(p.status, headers);
@@ -142,6 +156,11 @@ export function sendRawError(socket: Duplex, status: number, message: string, ex
   );
 }
 
+/** Back to the list of apps the viewer may open. */
+const PORTAL = { href: '/', text: 'Go to your apps' };
+/** The same address again (an empty href is the current URL, query included). */
+const RETRY = { href: '', text: 'Try again' };
+
 /** The router's standard pages. */
 export const Pages = {
   badRequest: (reason: string): PageContent => ({
@@ -153,6 +172,7 @@ export const Pages = {
     status: 404,
     title: 'App not found',
     message: app ? `There is no app named “${app}” here.` : 'There is no app at this address.',
+    link: PORTAL,
   }),
   fileNotFound: (): PageContent => ({
     status: 404,
@@ -163,16 +183,19 @@ export const Pages = {
     status: 503,
     title: 'App is not running',
     message: `“${app}” has no running web process right now. Try again in a few seconds.`,
+    link: RETRY,
   }),
   badGateway: (app: string): PageContent => ({
     status: 502,
     title: 'App did not answer',
     message: `“${app}” could not be reached or closed the connection. Try again in a moment.`,
+    link: RETRY,
   }),
   gatewayTimeout: (app: string): PageContent => ({
     status: 504,
     title: 'App took too long',
     message: `“${app}” did not answer in time.`,
+    link: RETRY,
   }),
   loginRequired: (): PageContent => ({
     status: 401,
@@ -193,11 +216,13 @@ export const Pages = {
     status: 503,
     title: 'App is still starting',
     message: `“${app}” is still starting. Try again in a few seconds.`,
+    link: RETRY,
   }),
   wakeQueueFull: (app: string): PageContent => ({
     status: 503,
     title: 'App is starting',
     message: `“${app}” is starting and too many requests are already waiting for it. Try again in a few seconds.`,
+    link: RETRY,
   }),
   wakeFailed: (app: string, reason: string): PageContent => ({
     status: 503,

@@ -49,6 +49,20 @@ void test('the page passes its own CSP: every script and style is allowed by has
   assert.doesNotMatch(html, /style="/, 'no style attributes (CSP would block them)');
   assert.match(html, /<noscript><meta http-equiv="refresh" content="5"><\/noscript>/);
   assert.match(html, /<h1>Starting sales…<\/h1>/);
+  assert.match(html, /<body class="g-page">[\s\S]*<main class="g-card">/, 'the theme’s card');
+  assert.match(html, /<meta name="viewport" content="width=device-width,initial-scale=1">/);
+  assert.match(html, /<span class="g-spin" aria-hidden="true"><\/span>Starting/);
+  assert.match(
+    styles[0]!,
+    /\.g-spin\{[^}]*border-top-color:var\(--g-accent\)/,
+    'the spinner follows the theme',
+  );
+  assert.match(styles[0]!, /prefers-color-scheme:dark/);
+  assert.match(
+    html,
+    /<p id="gantry-status" role="status" aria-live="polite">/,
+    'screen readers hear the updates',
+  );
   assert.match(scripts[0]!, /'X-Gantry-Wait': '1'/);
   assert.match(scripts[0]!, /location\.reload\(\)/);
 });

@@ -4,9 +4,8 @@
  * is ready, then reloads: the app opens the moment it can answer, with no polling delay.
  * The script and style are constants, allowed by hash in the page's own CSP.
  */
-import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { escapeHtml, PAGE_STYLE, renderFrame } from './pages.js';
+import { escapeHtml, PAGE_STYLE, renderFrame, sha256 } from './pages.js';
 
 /** The request header that marks the page's own fetch (held, never answered with this page). */
 export const WAIT_HEADER = 'x-gantry-wait';
@@ -44,11 +43,8 @@ export const STARTING_SCRIPT = `
 })();
 `;
 
-export const STARTING_STYLE = `${PAGE_STYLE}.spin{display:inline-block;width:.8em;height:.8em;margin-right:.5em;vertical-align:-.05em;border:2px solid #cbd2d9;border-top-color:#3e4c59;border-radius:50%;animation:spin 1s linear infinite}
-@keyframes spin{to{transform:rotate(360deg)}}
-`;
-
-const sha256 = (s: string): string => `'sha256-${createHash('sha256').update(s).digest('base64')}'`;
+/** The theme, whose `.g-spin` spinner follows the light and dark accent colours. */
+export const STARTING_STYLE = PAGE_STYLE;
 
 /** Only the page's own script and style, and fetches to its own origin. */
 export const STARTING_CSP =
@@ -60,10 +56,10 @@ export function renderStartingPage(app: string): string {
   const name = escapeHtml(app);
   return renderFrame({
     title: `Starting ${name}…`,
-    label: '<span class="spin"></span>Starting',
+    label: '<span class="g-spin" aria-hidden="true"></span>Starting',
     headline: `Starting ${name}…`,
     text: 'The app was asleep. It opens here as soon as it is ready.',
-    textAttrs: ' id="gantry-status"',
+    textAttrs: ' id="gantry-status" role="status" aria-live="polite"',
     style: STARTING_STYLE,
     head: '\n<noscript><meta http-equiv="refresh" content="5"></noscript>',
     tail: `<script>${STARTING_SCRIPT}</script>`,

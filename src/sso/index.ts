@@ -9,7 +9,8 @@ import type { ProviderDeps, ProviderFactory } from './settings.js';
 import { createOidcProvider } from './oidc.js';
 import { createSamlProvider } from './saml.js';
 
-export type { Provider, RedirectProvider, PasswordProvider } from './types.js';
+export type { Provider, RedirectProvider, PasswordProvider, LoginObserver } from './types.js';
+export { SsoStatusTracker, type SsoStatus, type SsoStatusTrackerOptions } from './status.js';
 export type { ProviderDeps, ProviderFactory } from './settings.js';
 export { createOidcProvider, parseOidcSettings, type OidcSettings } from './oidc.js';
 export { createSamlProvider, parseSamlSettings, type SamlSettings } from './saml.js';

@@ -392,6 +392,46 @@ class LdapProvider implements PasswordProvider {
     }
   }
 
+  /**
+   * Connects (StartTLS when configured), binds as the service account (or
+   * anonymously) and reads the userBase entry, as every login does first.
+   */
+  async check(): Promise<string> {
+    const cfg = this.#cfg;
+    const client = this.#client();
+    this.#open.add(client);
+    try {
+      if (cfg.startTls) await this.#step('StartTLS', () => client.startTLS({ ...this.#tls }));
+      await this.#bindService(client);
+      await this.#step('userBase lookup', async () => {
+        const missing = (e?: unknown): GantryError =>
+          this.#misconfigured(
+            `userBase "${cfg.userBase}" does not exist (or is hidden from this account)`,
+            e,
+          );
+        let found: number;
+        try {
+          const r = await client.search(cfg.userBase, {
+            scope: 'base',
+            filter: '(objectClass=*)',
+            attributes: ['1.1'],
+          });
+          found = r.searchEntries.length;
+        } catch (e) {
+          if (e instanceof NoSuchObjectError) throw missing(e);
+          throw e;
+        }
+        if (found === 0) throw missing();
+      });
+      const tls = cfg.url.startsWith('ldaps:') ? ' (TLS)' : cfg.startTls ? ' (StartTLS)' : '';
+      const who = cfg.bindDn === undefined ? 'anonymously' : `as ${cfg.bindDn}`;
+      return `connected to ${cfg.url}${tls}, bound ${who}; userBase ${cfg.userBase} found`;
+    } finally {
+      this.#open.delete(client);
+      await this.#unbind(client);
+    }
+  }
+
   /** One connection per login: a second connection attempt (ldapts reconnects silently) is refused. */
   #client(): Client {
     const cfg = this.#cfg;

@@ -69,6 +69,15 @@ export function parseOidcSettings(raw: Record<string, unknown>): OidcSettings {
   };
 }
 
+/** Authorization error codes that are about the user (refused, not signed in at the IdP), not the setup. */
+const USER_SIDE_ERRORS = new Set([
+  'access_denied',
+  'login_required',
+  'consent_required',
+  'interaction_required',
+  'account_selection_required',
+]);
+
 interface OidcState {
   stateId: string;
   verifier: string;
@@ -141,6 +150,8 @@ class OidcProvider implements RedirectProvider {
       throw loginFailed(
         `${this.label} did not sign you in (${code})`,
         `${idpError}: ${description.slice(0, 300)}`,
+        undefined,
+        { userSide: USER_SIDE_ERRORS.has(idpError) },
       );
     }
     let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
@@ -188,9 +199,61 @@ class OidcProvider implements RedirectProvider {
     };
   }
 
+  /** Fetches the discovery document and the signing keys it points to (plain fetches: nothing cached). */
+  async check(): Promise<string> {
+    const issuer = this.#s.issuer.href;
+    const where = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
+    const doc = await this.#fetchJson(where, 'discovery document');
+    if (doc.issuer !== issuer && doc.issuer !== issuer.replace(/\/$/, ''))
+      throw this.#unhealthy(
+        `its discovery document names the issuer ${JSON.stringify(doc.issuer)}, not ${issuer}; fix "issuer"`,
+      );
+    for (const field of ['authorization_endpoint', 'token_endpoint', 'jwks_uri'])
+      if (typeof doc[field] !== 'string')
+        throw this.#unhealthy(`its discovery document at ${where} has no ${field}`);
+    const jwks = await this.#fetchJson(doc.jwks_uri as string, 'signing keys');
+    const keys = Array.isArray(jwks.keys) ? jwks.keys.length : 0;
+    if (keys === 0) throw this.#unhealthy(`it publishes no signing keys at ${String(doc.jwks_uri)}`);
+    return `discovery document of ${issuer} fetched; ${keys} signing key${keys === 1 ? '' : 's'}`;
+  }
+
+  async #fetchJson(url: string, what: string): Promise<Record<string, unknown>> {
+    let res: Response;
+    try {
+      res = await fetch(url, { signal: AbortSignal.timeout(CHECK_TIMEOUT_MS), redirect: 'follow' });
+    } catch (e) {
+      throw this.#unhealthy(`its ${what} at ${url} cannot be fetched (${errorText(causeOf(e))})`, e);
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw this.#unhealthy(`its ${what} at ${url} answered HTTP ${res.status}`);
+    }
+    try {
+      const body: unknown = await res.json();
+      if (typeof body !== 'object' || body === null || Array.isArray(body))
+        throw new Error('not a JSON object');
+      return body as Record<string, unknown>;
+    } catch (e) {
+      throw this.#unhealthy(`its ${what} at ${url} is not valid JSON (${errorText(e)})`, e);
+    }
+  }
+
+  #unhealthy(why: string, cause?: unknown): GantryError {
+    return new GantryError('GANTRY_INTERNAL', `OIDC provider "${this.name}" is not usable: ${why}`, {
+      cause,
+    });
+  }
+
   async close(): Promise<void> {
     this.#config = undefined;
   }
+}
+
+const CHECK_TIMEOUT_MS = 5000;
+
+/** fetch() rejects with "fetch failed" and puts the reason (ECONNREFUSED, certificate…) in `cause`. */
+function causeOf(e: unknown): unknown {
+  return e instanceof Error && e.cause !== undefined ? e.cause : e;
 }
 
 function errorText(e: unknown): string {

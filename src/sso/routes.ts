@@ -20,7 +20,8 @@ import { readCookie } from '../identity/cookies.js';
 import type { ExternalIdentity } from '../identity/types.js';
 import { safeNext } from '../identity/next.js';
 import type { Logger } from '../log/index.js';
-import type { RedirectProvider } from './types.js';
+import { isUserSide } from './settings.js';
+import type { LoginObserver, RedirectProvider } from './types.js';
 
 /** Short-lived cookie binding an OIDC login to the browser that started it. */
 export const SSO_COOKIE = 'gantry_sso';
@@ -56,6 +57,8 @@ export interface SsoRoutesOptions {
   logger: Logger;
   onLogin: SsoLoginHandler;
   onFailure?: SsoFailureHandler;
+  /** Told each outcome (SsoStatusTracker): success once onLogin has finished, failure with whether the provider is to blame. */
+  observer?: LoginObserver;
   /** How long a started login may take (default 10 minutes). */
   pendingTtlMs?: number;
   /** Most logins in flight at once (default 10,000; the oldest are dropped first). */
@@ -116,6 +119,16 @@ export const ssoRoutes: FastifyPluginAsync<SsoRoutesOptions> = async (app, opts)
   const ttlMs = opts.pendingTtlMs ?? 10 * 60_000;
   const secure = opts.publicUrl.startsWith('https:');
   const callbackUrl = (p: RedirectProvider): string => `${opts.publicUrl}/auth/${p.name}/callback`;
+  // Errors thrown by a provider's begin()/complete(): only these can be the provider's fault.
+  const providerErrors = new WeakSet<object>();
+  const fromProvider = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (e) {
+      if (typeof e === 'object' && e !== null) providerErrors.add(e);
+      throw e;
+    }
+  };
 
   if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) {
     app.addContentTypeParser(
@@ -153,6 +166,8 @@ export const ssoRoutes: FastifyPluginAsync<SsoRoutesOptions> = async (app, opts)
     reply: FastifyReply,
     provider: string,
     e: unknown,
+    /** False for requests that are not sign-ins (metadata): not counted by the observer. */
+    signIn = true,
   ): Promise<FastifyReply> => {
     let status = 500;
     let reason = 'something went wrong on this server';
@@ -174,6 +189,12 @@ export const ssoRoutes: FastifyPluginAsync<SsoRoutesOptions> = async (app, opts)
       },
       'sso: sign-in failed',
     );
+    if (opts.observer && signIn) {
+      const providerFault = typeof e === 'object' && e !== null && providerErrors.has(e) && !isUserSide(e);
+      opts.observer.loginFailed(provider, detail === undefined ? reason : `${reason} (${String(detail)})`, {
+        providerFault,
+      });
+    }
     if (opts.onFailure) {
       try {
         await opts.onFailure({ provider, reason, request });
@@ -198,6 +219,7 @@ export const ssoRoutes: FastifyPluginAsync<SsoRoutesOptions> = async (app, opts)
   ): Promise<FastifyReply> => {
     opts.logger.info({ provider: p.name, username: ext.username }, 'sso: sign-in verified');
     await opts.onLogin(ext, p, request, reply, next);
+    opts.observer?.loginSucceeded(p.name);
     if (!reply.sent) return reply.header('cache-control', 'no-store').redirect(next, 303);
     return reply;
   };
@@ -211,7 +233,7 @@ export const ssoRoutes: FastifyPluginAsync<SsoRoutesOptions> = async (app, opts)
       try {
         const p = providerOf(request.params.provider);
         const stateId = randomBytes(32).toString('base64url');
-        const { url, state } = await p.begin({ callbackUrl: callbackUrl(p), stateId });
+        const { url, state } = await fromProvider(() => p.begin({ callbackUrl: callbackUrl(p), stateId }));
         pending.put(stateId, {
           provider: p.name,
           state,
@@ -243,7 +265,9 @@ export const ssoRoutes: FastifyPluginAsync<SsoRoutesOptions> = async (app, opts)
         const q = request.url.indexOf('?');
         const url = new URL(callbackUrl(p));
         url.search = q === -1 ? '' : request.url.slice(q);
-        const ext = await p.complete({ callbackUrl: callbackUrl(p), url, state: entry.state });
+        const ext = await fromProvider(() =>
+          p.complete({ callbackUrl: callbackUrl(p), url, state: entry.state }),
+        );
         return await finish(request, reply, p, ext, entry.next);
       } catch (e) {
         return fail(request, reply, request.params.provider, e);
@@ -260,7 +284,9 @@ export const ssoRoutes: FastifyPluginAsync<SsoRoutesOptions> = async (app, opts)
         const form = formFields(request.body);
         const entry = takePending(p, form.RelayState);
         const url = new URL(callbackUrl(p));
-        const ext = await p.complete({ callbackUrl: callbackUrl(p), url, form, state: entry.state });
+        const ext = await fromProvider(() =>
+          p.complete({ callbackUrl: callbackUrl(p), url, form, state: entry.state }),
+        );
         return await finish(request, reply, p, ext, entry.next);
       } catch (e) {
         return fail(request, reply, request.params.provider, e);
@@ -279,7 +305,7 @@ export const ssoRoutes: FastifyPluginAsync<SsoRoutesOptions> = async (app, opts)
           .header('content-type', 'application/samlmetadata+xml; charset=utf-8')
           .send(p.metadata(callbackUrl(p)));
       } catch (e) {
-        return fail(request, reply, request.params.provider, e);
+        return fail(request, reply, request.params.provider, e, false);
       }
     },
   );

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { SAML, ValidateInResponseTo, type CacheProvider, type SamlConfig } from '@node-saml/node-saml';
 import type { ExternalIdentity, Role } from '../identity/types.js';
 import type { Logger } from '../log/index.js';
+import { GantryError } from '../errors/index.js';
 import type { RedirectProvider } from './types.js';
 import {
   SettingsReader,
@@ -182,7 +183,7 @@ class SamlProvider implements RedirectProvider {
   }): Promise<ExternalIdentity> {
     const response = opts.form?.SAMLResponse;
     if (typeof response !== 'string' || response === '')
-      throw loginFailed(`${this.label} sent no SAMLResponse`);
+      throw loginFailed(`${this.label} sent no SAMLResponse`, undefined, undefined, { userSide: true });
     const st = JSON.parse(opts.state) as SamlState;
     const saml = this.#saml(opts.callbackUrl, {
       validateInResponseTo: ValidateInResponseTo.always,
@@ -192,7 +193,10 @@ class SamlProvider implements RedirectProvider {
     try {
       ({ profile } = await saml.validatePostResponseAsync({ SAMLResponse: response }));
     } catch (e) {
-      throw loginFailed(`${this.label}'s answer ${explain((e as Error).message ?? String(e))}`, String(e), e);
+      const text = (e as Error).message ?? String(e);
+      // A replayed or stale answer, or the IdP declining this user: the setup is fine.
+      const userSide = /inresponseto|saml provider returned/i.test(text);
+      throw loginFailed(`${this.label}'s answer ${explain(text)}`, String(e), e, { userSide });
     }
     if (!profile) throw loginFailed(`${this.label} sent a logout response instead of a sign-in`);
     const s = this.#s;
@@ -220,6 +224,47 @@ class SamlProvider implements RedirectProvider {
 
   metadata(callbackUrl: string): string {
     return this.#saml(callbackUrl).generateServiceProviderMetadata(null, null);
+  }
+
+  /**
+   * Nothing to contact (the IdP is only reached through the browser): checks that
+   * the entry point is an http(s) URL and every IdP certificate reads and is
+   * valid now. One certificate out of date is an error even during a rollover:
+   * the administrator should remove it before it matters.
+   */
+  async check(): Promise<string> {
+    const fail = (why: string): GantryError =>
+      new GantryError('GANTRY_INTERNAL', `SAML provider "${this.name}" is not usable: ${why}`);
+    let entry: URL;
+    try {
+      entry = new URL(this.#s.entryPoint);
+    } catch {
+      throw fail(`its entryPoint ${this.#s.entryPoint} is not a URL; fix "entryPoint"`);
+    }
+    if (entry.protocol !== 'https:' && entry.protocol !== 'http:')
+      throw fail(`its entryPoint ${entry.href} is not an http(s) URL; fix "entryPoint"`);
+    const now = Date.now();
+    const valid: string[] = [];
+    for (const pem of this.#s.idpCerts) {
+      let cert: X509Certificate;
+      try {
+        cert = new X509Certificate(pem);
+      } catch (e) {
+        throw fail(`an IdP certificate cannot be read (${(e as Error).message}); fix "idpCert"`);
+      }
+      const subject = cert.subject.replace(/\n/g, ', ');
+      const from = new Date(cert.validFrom);
+      const to = new Date(cert.validTo);
+      if (to.getTime() < now)
+        throw fail(
+          `the IdP certificate ${subject} expired on ${to.toISOString()}; put the current one in "idpCert"`,
+        );
+      if (from.getTime() > now)
+        throw fail(`the IdP certificate ${subject} is not valid before ${from.toISOString()}`);
+      valid.push(`${subject} valid until ${to.toISOString()}`);
+    }
+    const n = valid.length;
+    return `entry point ${entry.href}; ${n} IdP certificate${n === 1 ? '' : 's'}: ${valid.join('; ')}`;
   }
 
   async close(): Promise<void> {}

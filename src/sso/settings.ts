@@ -136,10 +136,28 @@ export function emailOf(v: unknown): string | null {
   return typeof v === 'string' && /^[^\s@]+@[^\s@]+$/.test(v.trim()) ? v.trim() : null;
 }
 
-/** The GANTRY_UNAUTHORIZED error a failed login throws: `message` is shown to the user, `reason` only logged. */
-export function loginFailed(message: string, reason?: string, cause?: unknown): GantryError {
+/**
+ * The GANTRY_UNAUTHORIZED error a failed login throws: `message` is shown to the user, `reason` only logged.
+ * `userSide` marks failures that are not the provider's fault (the user cancelled, a replayed answer):
+ * they do not turn the provider's admin status to 'error' (see isUserSide).
+ */
+export function loginFailed(
+  message: string,
+  reason?: string,
+  cause?: unknown,
+  opts?: { userSide?: boolean },
+): GantryError {
+  const details = {
+    ...(reason === undefined ? {} : { reason }),
+    ...(opts?.userSide === true ? { userSide: true } : {}),
+  };
   return new GantryError('GANTRY_UNAUTHORIZED', message, {
     cause,
-    details: reason === undefined ? undefined : { reason },
+    details: Object.keys(details).length === 0 ? undefined : details,
   });
+}
+
+/** True for a loginFailed error marked `userSide`. */
+export function isUserSide(e: unknown): boolean {
+  return e instanceof GantryError && e.details?.userSide === true;
 }

@@ -12,6 +12,15 @@ interface ProviderBase {
   readonly label: string;
   /** Role of users created on their first login through this provider. */
   readonly defaultRole: Role;
+  /**
+   * Active health check for administrators (POST /api/admin/sso/:name/check):
+   * contacts the identity provider (or inspects its settings where there is
+   * nothing to contact) without signing anyone in. Resolves with what was
+   * checked, in words, e.g. "discovery document of https://idp/ fetched; 2
+   * signing keys"; rejects with a GantryError saying what is wrong. Callers
+   * bound it with their own timeout (see SsoStatusTracker).
+   */
+  check?(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -47,3 +56,18 @@ export interface RedirectProvider extends ProviderBase {
 }
 
 export type Provider = PasswordProvider | RedirectProvider;
+
+/**
+ * Told about every sign-in through a provider (SsoStatusTracker implements it).
+ * Called after the outcome is known; must not throw.
+ */
+export interface LoginObserver {
+  /** A user signed in through the provider named `provider`. */
+  loginSucceeded(provider: string): void;
+  /**
+   * A sign-in through `provider` failed. `error` is for administrators. `providerFault`
+   * (default true) says the provider or its configuration is to blame (unreachable,
+   * bad certificate); false for the user's own mistakes (wrong password, cancelled).
+   */
+  loginFailed(provider: string, error: string, opts?: { providerFault: boolean }): void;
+}

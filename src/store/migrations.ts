@@ -206,4 +206,29 @@ export const migrations: Record<string, Migration> = {
       await sql`create index cron_runs_app_started on cron_runs (app_id, started_at)`.execute(db);
     },
   },
+  '0005_portal': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      // What the App Portal shows besides the name. Pictures live in their own table
+      // (base64 text, not files: they go with the database, and with the app when it is destroyed;
+      // text reads the same from SQLite and Postgres).
+      await db.schema.alterTable('apps').addColumn('title', 'text').execute();
+      await db.schema
+        .alterTable('apps')
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .execute();
+      await db.schema
+        .alterTable('apps')
+        .addColumn('tags', 'text', (c) => c.notNull().defaultTo('[]'))
+        .execute();
+      await db.schema
+        .createTable('app_thumbnails')
+        .addColumn('app_id', 'text', (c) => c.primaryKey().references('apps.id').onDelete('cascade'))
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('content_type', 'text', (c) => c.notNull())
+        .addColumn('image', 'text', (c) => c.notNull())
+        .addColumn('etag', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };

@@ -44,6 +44,12 @@ export interface AppsTable {
   scaling: Generated<string>;
   /** JSON { [processType]: ResourceLimits } set with limits:set (bytes, cores, count). */
   limits: Generated<string>;
+  /** Portal display name; null shows the app's name. */
+  title: string | null;
+  /** Portal description ('' when unset). */
+  description: Generated<string>;
+  /** JSON string[] of lower-case portal tags. */
+  tags: Generated<string>;
 }
 
 /** Values are AES-256-GCM ciphertext (see src/secrets), never plain text. */
@@ -170,6 +176,19 @@ export interface AppEventsTable {
   message: string;
 }
 
+/** An app's portal picture: captured after a deploy (`auto`) or uploaded by its owner (`upload`). */
+export interface AppThumbnailsTable {
+  app_id: string;
+  source: string;
+  /** image/png, image/jpeg or image/webp. */
+  content_type: string;
+  /** The image bytes, base64. */
+  image: string;
+  /** Short content hash: the HTTP ETag and the cache-busting `?v=` of its URL. */
+  etag: string;
+  updated_at: string;
+}
+
 /** One run of an app.json cron entry (scheduled or `cron:run`). */
 export interface CronRunsTable {
   id: string;
@@ -211,6 +230,7 @@ export interface DB {
   audit_log: AuditLogTable;
   app_events: AppEventsTable;
   cron_runs: CronRunsTable;
+  app_thumbnails: AppThumbnailsTable;
 }
 
 export type { Generated };

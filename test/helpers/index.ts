@@ -66,6 +66,8 @@ export async function startTestServer(
       stopGraceMs: 3_000,
       drainTimeoutMs: 10_000,
       sshPort: 0,
+      // A browser per deploy would load every e2e test; the web UI's tests turn it on.
+      thumbnails: false,
       ...overrides,
     },
   );

@@ -1,9 +1,10 @@
-/** App records: list, create, show, destroy. */
+/** App records: list, create, show, change the portal fields, destroy. */
 import { Type } from '@sinclair/typebox';
 import { GantryError } from '../../errors/index.js';
+import { DESCRIPTION_MAX, TAGS_MAX, TITLE_MAX, normalizeAppMeta } from '../../apps/meta.js';
 import { allows } from '../../identity/policy.js';
 import type { AppAccess, Directory, Identity } from '../../identity/types.js';
-import { AppInfoBody, AppName, AppParams, AppSummaryBody, errorResponses } from '../schemas.js';
+import { AppInfoBody, AppName, AppParams, AppSummaryBody, OrNull, errorResponses } from '../schemas.js';
 import { actorOf, identityOf, type ApiPlugin } from '../types.js';
 
 /** The caller's highest right on an app, or undefined when they may not even see it. */
@@ -27,6 +28,29 @@ function visible<T>(app: T | undefined, name: string): T {
   if (!app) throw new GantryError('GANTRY_APP_NOT_FOUND', `app ${name} not found`);
   return app;
 }
+
+/**
+ * The portal fields a PATCH may change. Loose bounds here (so a title with
+ * trailing spaces is trimmed, not refused); normalizeAppMeta applies the real
+ * limits with messages that name them.
+ */
+const AppMetaPatch = Type.Object(
+  {
+    title: Type.Optional(
+      OrNull(Type.String({ maxLength: 4 * TITLE_MAX, description: `at most ${TITLE_MAX} characters; "" clears it` })),
+    ),
+    description: Type.Optional(
+      Type.String({ maxLength: 4 * DESCRIPTION_MAX, description: `at most ${DESCRIPTION_MAX} characters` }),
+    ),
+    tags: Type.Optional(
+      Type.Array(Type.String({ maxLength: 100 }), {
+        maxItems: 10 * TAGS_MAX,
+        description: `at most ${TAGS_MAX} lower-case words (letters, digits, dashes; up to 30 characters)`,
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 export const appsRoutes: ApiPlugin = async (app, { platform, directory }) => {
   app.get(
@@ -85,6 +109,27 @@ export const appsRoutes: ApiPlugin = async (app, { platform, directory }) => {
     async (request) => {
       const info = await platform.getApp(request.params.app);
       return visible(withAccess(directory, identityOf(request), info), info.name);
+    },
+  );
+
+  app.patch(
+    '/apps/:app',
+    {
+      config: { access: { app: 'manage' } },
+      schema: {
+        summary: "Change an app's title, description or tags (what the portal shows)",
+        tags: ['apps'],
+        params: AppParams,
+        body: AppMetaPatch,
+        response: { 200: AppInfoBody, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { app: name } = request.params;
+      const change = normalizeAppMeta(request.body);
+      const info = await platform.setAppMeta(name, change);
+      await directory.audit(actorOf(request), 'app.meta', `app:${name}`, { ...change });
+      return visible(withAccess(directory, identityOf(request), info), name);
     },
   );
 
