@@ -386,7 +386,17 @@ describe('the web UI in a real browser', { timeout: 300_000 }, () => {
       10_000,
       `only web.1's lines (instance ${one}, not web.2's ${two}) with the filter web.1`,
     );
-    await dana.getByRole('searchbox', { name: 'Search logs' }).fill(probe);
+    // Searching narrows the shown lines to those containing the words.
+    await dana.getByRole('searchbox', { name: 'Search logs' }).fill(`instance ${one}`);
+    await eventually(
+      async () => {
+        const lines = ((await dana.getByLabel('Logs', { exact: true }).textContent()) ?? '').split('\n');
+        const shown = lines.filter((l) => l.trim());
+        return shown.length > 0 && shown.every((l) => l.includes(`instance ${one}`));
+      },
+      5_000,
+      `"Search logs" to show only lines with "instance ${one}"`,
+    );
     await snap(dana, 'manager-logs');
 
     await go(dana, `/manage/${APP}/metrics`);

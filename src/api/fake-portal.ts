@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { GantryError } from '../errors/index.js';
-import { normalizeAppMeta } from '../apps/meta.js';
+import { normalizeAppMeta } from '../apps/index.js';
 import { sniffImage, type ImageType } from '../snapshots/image.js';
 import { FakeElastic, type ElasticApp } from './fake-elastic.js';
 import type {
@@ -193,11 +193,7 @@ export class FakePortal {
     for (const w of this.#buildWatchers) if (w.app === a.info.name && w.id === build.id) w.listener(text);
   }
 
-  finishBuild(
-    a: PortalApp,
-    build: FakeBuild,
-    outcome: { releaseVersion: number } | { error: string },
-  ): void {
+  finishBuild(a: PortalApp, build: FakeBuild, outcome: { releaseVersion: number } | { error: string }): void {
     if ('error' in outcome) {
       build.status = 'failed';
       build.error = outcome.error;

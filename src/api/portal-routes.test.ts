@@ -34,7 +34,12 @@ class FakeSso implements SsoStatusSource {
   }
   async check(name: string): Promise<SsoStatus> {
     this.checked.push(name);
-    return { ...OKTA, status: 'ok', detail: 'discovery document fetched', checkedAt: new Date().toISOString() };
+    return {
+      ...OKTA,
+      status: 'ok',
+      detail: 'discovery document fetched',
+      checkedAt: new Date().toISOString(),
+    };
   }
 }
 
@@ -42,7 +47,10 @@ let id: TestIdentity;
 let app: FastifyInstance;
 let platform: FakePlatform;
 const sso = new FakeSso();
-const as = {} as Record<'admin' | 'owner' | 'collaborator' | 'viewer' | 'outsider' | 'developer', Record<string, string>>;
+const as = {} as Record<
+  'admin' | 'owner' | 'collaborator' | 'viewer' | 'outsider' | 'developer',
+  Record<string, string>
+>;
 
 before(async () => {
   id = await testIdentity();
@@ -92,7 +100,8 @@ const upload = (who: keyof typeof as, body: Buffer, type = 'image/png') =>
     headers: { ...as[who], 'content-type': type },
     payload: body,
   });
-const audit = async (action: string) => (await id.directory.listAudit({ action, limit: 10 })).map((e) => e.detail);
+const audit = async (action: string) =>
+  (await id.directory.listAudit({ action, limit: 10 })).map((e) => e.detail);
 
 void describe('PATCH /api/apps/:app (portal fields)', () => {
   void test('a collaborator sets title, description and tags; they come back trimmed, lower-cased, unique', async () => {
@@ -146,12 +155,18 @@ void describe('PATCH /api/apps/:app (portal fields)', () => {
     assert.equal(many.statusCode, 400);
     assert.match(many.json().error.message, /at most 10 tags/);
     // Duplicates do not count against the limit.
-    const dup = await patch('owner', { tags: [...Array.from({ length: 10 }, (_, i) => `t${i}`), 'T1', 't2'] });
+    const dup = await patch('owner', {
+      tags: [...Array.from({ length: 10 }, (_, i) => `t${i}`), 'T1', 't2'],
+    });
     assert.equal(dup.statusCode, 200, dup.body);
     assert.equal(dup.json().tags.length, 10);
     const title = await patch('owner', { title: 'x'.repeat(81) });
     assert.match(title.json().error.message, /title is longer than 80 characters/);
-    assert.equal((await patch('owner', { title: ` ${'é'.repeat(80)} ` })).statusCode, 200, '80 characters fit');
+    assert.equal(
+      (await patch('owner', { title: ` ${'é'.repeat(80)} ` })).statusCode,
+      200,
+      '80 characters fit',
+    );
     const desc = await patch('owner', { description: 'x'.repeat(501) });
     assert.match(desc.json().error.message, /description is longer than 500 characters/);
     // Other fields are dropped (Fastify's removeAdditional), never passed on.
@@ -238,19 +253,31 @@ void describe('thumbnails', () => {
     PNG.copy(big);
     const r = await upload('owner', big);
     assert.equal(r.statusCode, 413);
-    assert.deepEqual(r.json().error, { code: 'GANTRY_PUSH_TOO_LARGE', message: 'the image is larger than 2 MB' });
+    assert.deepEqual(r.json().error, {
+      code: 'GANTRY_PUSH_TOO_LARGE',
+      message: 'the image is larger than 2 MB',
+    });
     assert.equal((await upload('owner', big.subarray(0, MAX_THUMBNAIL_BYTES))).statusCode, 200);
   });
 
   void test('captures: refused while an upload is in place; DELETE goes back to automatic ones', async () => {
     await upload('owner', PNG);
-    const refused = await app.inject({ method: 'POST', url: '/api/apps/demo/thumbnail/capture', headers: as.owner });
+    const refused = await app.inject({
+      method: 'POST',
+      url: '/api/apps/demo/thumbnail/capture',
+      headers: as.owner,
+    });
     assert.equal(refused.statusCode, 409);
     assert.equal(
-      (await app.inject({ method: 'DELETE', url: '/api/apps/demo/thumbnail', headers: as.viewer })).statusCode,
+      (await app.inject({ method: 'DELETE', url: '/api/apps/demo/thumbnail', headers: as.viewer }))
+        .statusCode,
       403,
     );
-    const del = await app.inject({ method: 'DELETE', url: '/api/apps/demo/thumbnail', headers: as.collaborator });
+    const del = await app.inject({
+      method: 'DELETE',
+      url: '/api/apps/demo/thumbnail',
+      headers: as.collaborator,
+    });
     assert.equal(del.statusCode, 204);
     const shown = (await app.inject({ url: '/api/apps/demo', headers: as.owner })).json();
     assert.equal(shown.thumbnail.source, 'auto', 'a capture replaced the upload');
@@ -263,12 +290,20 @@ void describe('thumbnails', () => {
     assert.equal(capture.json().source, 'auto');
     assert.notEqual(capture.json().url, shown.thumbnail.url, 'a new picture, a new version');
 
-    const fresh = await app.inject({ method: 'POST', url: '/api/apps/fresh/thumbnail/capture', headers: as.owner });
+    const fresh = await app.inject({
+      method: 'POST',
+      url: '/api/apps/fresh/thumbnail/capture',
+      headers: as.owner,
+    });
     assert.equal(fresh.statusCode, 409);
     assert.equal(fresh.json().error.code, 'GANTRY_NO_RELEASE');
     platform.portal.browser = false;
     try {
-      const none = await app.inject({ method: 'POST', url: '/api/apps/demo/thumbnail/capture', headers: as.owner });
+      const none = await app.inject({
+        method: 'POST',
+        url: '/api/apps/demo/thumbnail/capture',
+        headers: as.owner,
+      });
       assert.equal(none.statusCode, 501);
     } finally {
       platform.portal.browser = true;
@@ -317,10 +352,14 @@ void describe('admin', () => {
     const r = await app.inject({ url: '/api/admin/tokens', headers: as.admin });
     assert.equal(r.statusCode, 200, r.body);
     const tokens: { username: string; name: string; createdAt: string }[] = r.json().tokens;
-    assert.deepEqual(
-      [...new Set(tokens.map((t) => t.username))].sort(),
-      ['admin', 'carl', 'dora', 'olive', 'otto', 'vera'],
-    );
+    assert.deepEqual([...new Set(tokens.map((t) => t.username))].sort(), [
+      'admin',
+      'carl',
+      'dora',
+      'olive',
+      'otto',
+      'vera',
+    ]);
     assert.deepEqual(tokens[0], { ...tokens[0], username: 'carl', name: 'ci' });
     const times = tokens.map((t) => t.createdAt);
     assert.deepEqual(times, [...times].sort().reverse());
@@ -350,7 +389,9 @@ void describe('admin', () => {
   void test('sso without a source: no providers, and checks 404', async () => {
     const t = await testApi();
     try {
-      assert.deepEqual((await t.app.inject({ url: '/api/admin/sso', headers: t.auth })).json(), { providers: [] });
+      assert.deepEqual((await t.app.inject({ url: '/api/admin/sso', headers: t.auth })).json(), {
+        providers: [],
+      });
       const r = await t.app.inject({ method: 'POST', url: '/api/admin/sso/okta/check', headers: t.auth });
       assert.equal(r.statusCode, 404);
     } finally {

@@ -10,3 +10,11 @@ export {
 export { parseAppJson, HEALTHCHECK_DEFAULTS, type AppJson, type CronEntry } from './appjson.js';
 export { MAX_PROCESSES_PER_TYPE, effectiveLimits, formatBytes, type LimitPolicy } from './limits.js';
 export type { SlugManifest, HealthCheck, BuildpackName } from './manifest.js';
+export {
+  normalizeAppMeta,
+  TITLE_MAX,
+  DESCRIPTION_MAX,
+  TAGS_MAX,
+  TAG_PATTERN,
+  type AppMetaChange,
+} from './meta.js';

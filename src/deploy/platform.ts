@@ -27,7 +27,7 @@ import type {
 import type { ResourceLimits } from '../runtime/types.js';
 import type { ElasticOps, ScalingChange } from './elastic.js';
 import type { AppRecords, AppRow } from '../apps/records.js';
-import { normalizeAppMeta } from '../apps/meta.js';
+import { normalizeAppMeta } from '../apps/index.js';
 import { GantryError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import type { LogStore } from '../logs/index.js';

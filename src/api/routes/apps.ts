@@ -1,7 +1,7 @@
 /** App records: list, create, show, change the portal fields, destroy. */
 import { Type } from '@sinclair/typebox';
 import { GantryError } from '../../errors/index.js';
-import { DESCRIPTION_MAX, TAGS_MAX, TITLE_MAX, normalizeAppMeta } from '../../apps/meta.js';
+import { DESCRIPTION_MAX, TAGS_MAX, TITLE_MAX, normalizeAppMeta } from '../../apps/index.js';
 import { allows } from '../../identity/policy.js';
 import type { AppAccess, Directory, Identity } from '../../identity/types.js';
 import { AppInfoBody, AppName, AppParams, AppSummaryBody, OrNull, errorResponses } from '../schemas.js';
@@ -37,7 +37,12 @@ function visible<T>(app: T | undefined, name: string): T {
 const AppMetaPatch = Type.Object(
   {
     title: Type.Optional(
-      OrNull(Type.String({ maxLength: 4 * TITLE_MAX, description: `at most ${TITLE_MAX} characters; "" clears it` })),
+      OrNull(
+        Type.String({
+          maxLength: 4 * TITLE_MAX,
+          description: `at most ${TITLE_MAX} characters; "" clears it`,
+        }),
+      ),
     ),
     description: Type.Optional(
       Type.String({ maxLength: 4 * DESCRIPTION_MAX, description: `at most ${DESCRIPTION_MAX} characters` }),

@@ -1,18 +1,9 @@
 /** What happened to an app (events) and how it is doing (time series). */
 import { Type } from '@sinclair/typebox';
-import { AppParams, Nullable, errorResponses } from '../schemas.js';
+import { AppEventBody, AppParams, Nullable, errorResponses } from '../schemas.js';
 import type { ApiPlugin } from '../types.js';
 
 export const EVENTS_MAX = 1000;
-
-const AppEventBody = Type.Object({
-  at: Type.String(),
-  kind: Type.String({
-    description: 'start, stop, crash, oom, restart, wake, sleep, scale, deploy, release, cron…',
-  }),
-  process: Nullable(Type.String({ description: 'APP.TYPE.N; null for app-wide events' })),
-  message: Type.String(),
-});
 
 const MetricPointBody = Type.Object({
   t: Type.Integer({ description: 'start of the interval, ms since the epoch' }),

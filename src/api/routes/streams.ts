@@ -52,25 +52,38 @@ function activityData(a: AppActivity): unknown {
 
 /**
  * A sink for events that may arrive while the route still awaits the
- * platform: queued until `open`, then sent as they come.
+ * platform: queued until `open`, then sent as they come. `finish` sends a
+ * last event and ends the stream (once it is open).
  */
 function deferredStream(): {
   send: (event: string, data: unknown) => void;
+  finish: (event: string, data: unknown) => void;
   open: (reply: FastifyReply, first?: [string, unknown]) => SseStream;
 } {
-  let queue: [string, unknown][] | null = [];
+  const queue: [string, unknown][] = [];
+  let last: [string, unknown] | undefined;
   let stream: SseStream | undefined;
   return {
     send(event, data) {
       if (stream) stream.send(event, data);
-      else queue?.push([event, data]);
+      else if (!last) queue.push([event, data]);
+    },
+    finish(event, data) {
+      if (last) return;
+      last = [event, data];
+      if (!stream) return;
+      stream.send(event, data);
+      stream.close();
     },
     open(reply, first) {
       const s = openSse(reply);
       if (first) s.send(...first);
-      for (const [event, data] of queue ?? []) s.send(event, data);
-      queue = null;
+      for (const [event, data] of queue.splice(0)) s.send(event, data);
       stream = s;
+      if (last) {
+        s.send(...last);
+        s.close();
+      }
       return s;
     },
   };
@@ -114,25 +127,20 @@ export const streamsRoutes: ApiPlugin = async (app, { platform, logger }) => {
       schema: {
         ...STREAM_DOC,
         summary: 'Output of a build as it runs, then `end` with the build',
-        params: Type.Object({ app: AppName, id: Type.String({ pattern: '^[A-Za-z0-9_-]+$', maxLength: 100 }) }),
+        params: Type.Object({
+          app: AppName,
+          id: Type.String({ pattern: '^[A-Za-z0-9_-]+$', maxLength: 100 }),
+        }),
       },
     },
     async (request, reply) => {
       const { app: name, id } = request.params;
       const out = deferredStream();
-      let ended: BuildInfo | undefined;
-      let stream: SseStream | undefined;
-      const end = (build: BuildInfo): void => {
-        ended ??= build;
-        if (!stream || stream.closed) return;
-        stream.send('end', clean(BuildBody, ended));
-        stream.close();
-      };
+      const end = (build: BuildInfo): void => out.finish('end', clean(BuildBody, build));
       const watch = await platform.watchBuild(name, id, (chunk) => out.send('output', chunk), end);
-      stream = out.open(reply, ['output', watch.backlog]);
-      stream.onClose(watch.stop);
-      if (ended) end(ended);
-      else if (watch.build.status !== 'running') end(watch.build);
+      // A build that ended before the watch began may not call onEnd: its record says so.
+      if (watch.build.status !== 'running') end(watch.build);
+      out.open(reply, ['output', watch.backlog]).onClose(watch.stop);
       return reply;
     },
   );
@@ -175,12 +183,10 @@ export const streamsRoutes: ApiPlugin = async (app, { platform, logger }) => {
       const wanted = (l: LogLine): boolean => matchesProcess(name, l.process, filter);
       // Subscribe before reading the tail so nothing falls between the two;
       // lines that arrive meanwhile are queued and de-duplicated against the tail.
-      let queue: LogLine[] | null = [];
-      let stream: SseStream | undefined;
+      const queue: LogLine[] = [];
+      let deliver = (line: LogLine): void => void queue.push(line);
       const unsubscribe = await platform.followLogs(name, (line) => {
-        if (!wanted(line)) return;
-        if (queue) queue.push(line);
-        else stream?.send('line', lineData(line));
+        if (wanted(line)) deliver(line);
       });
       let tail: LogLine[];
       try {
@@ -190,13 +196,13 @@ export const streamsRoutes: ApiPlugin = async (app, { platform, logger }) => {
         unsubscribe();
         throw e;
       }
-      stream = openSse(reply);
+      const stream = openSse(reply);
       stream.onClose(unsubscribe);
+      const send = (line: LogLine): void => stream.send('line', lineData(line));
       const seen = new Set(tail.map(lineKey));
-      for (const line of tail) stream.send('line', lineData(line));
-      const pending = queue;
-      queue = null;
-      for (const line of pending) if (!seen.has(lineKey(line))) stream.send('line', lineData(line));
+      for (const line of tail) send(line);
+      for (const line of queue.splice(0)) if (!seen.has(lineKey(line))) send(line);
+      deliver = send;
       return reply;
     },
   );

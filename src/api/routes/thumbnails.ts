@@ -54,7 +54,9 @@ export const thumbnailsRoutes: ApiPlugin = async (app, { platform, directory }) 
         tags: ['portal'],
         params: AppParams,
         querystring: Type.Object({
-          v: Type.Optional(Type.String({ maxLength: 200, description: 'version: makes the reply cacheable' })),
+          v: Type.Optional(
+            Type.String({ maxLength: 200, description: 'version: makes the reply cacheable' }),
+          ),
         }),
         produces: THUMBNAIL_TYPES,
         response: { 200: Type.String({ format: 'binary' }), ...errorResponses },
@@ -139,7 +141,10 @@ export const thumbnailsRoutes: ApiPlugin = async (app, { platform, directory }) 
     async (request) => {
       const { app: name } = request.params;
       const info = await platform.captureThumbnail(name);
-      await directory.audit(actorOf(request), 'app.thumbnail', `app:${name}`, { source: 'auto', capture: true });
+      await directory.audit(actorOf(request), 'app.thumbnail', `app:${name}`, {
+        source: 'auto',
+        capture: true,
+      });
       return info;
     },
   );
