@@ -3,6 +3,7 @@
  * get typed params/body/replies from their schemas), the plugin shape every
  * domain plugin has, route access levels and `request.identity`.
  */
+import type { SsoStatus } from '../sso/index.js';
 import type {
   FastifyPluginAsync,
   FastifyReply,
@@ -65,24 +66,8 @@ export interface ProviderListing {
   label: string;
 }
 
-/** How one SSO provider is doing (GET /api/admin/sso). */
-export interface SsoStatus {
-  name: string;
-  type: 'oidc' | 'saml' | 'ldap';
-  label: string;
-  defaultRole: Role;
-  /** `unknown` until the first check or login. */
-  status: 'ok' | 'error' | 'unknown';
-  /** What was checked, or the last error, in one sentence. */
-  detail: string;
-  checkedAt: string | null;
-  /** Logins and failed logins since the server started. */
-  logins: number;
-  failures: number;
-  lastLoginAt: string | null;
-  lastFailureAt: string | null;
-  lastError: string | null;
-}
+/** How one SSO provider is doing (GET /api/admin/sso): defined beside its tracker. */
+export type { SsoStatus };
 
 /**
  * The SSO providers' health, for admins (implemented by the SSO plugin).

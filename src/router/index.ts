@@ -22,6 +22,7 @@ export { isBot } from './bots.js';
 export { APP_NAME_RE, checkPath, matchTarget, type Target } from './path.js';
 export { buildUpstreamHeaders, type ForwardContext } from './headers.js';
 export { escapeHtml, renderPage } from './pages.js';
+export { contentTypeFor, etagMatches } from './static.js';
 
 export interface Router {
   /**

@@ -3,9 +3,10 @@
  * compressed once (gzip and brotli at their best levels), so a request costs
  * a map lookup and no disk access or compression.
  */
+import { contentTypeFor, etagMatches as staticEtagMatches } from '../router/index.js';
 import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { brotliCompress, constants as z, gzip } from 'node:zlib';
 
@@ -24,35 +25,8 @@ export interface Asset {
   br?: Buffer;
 }
 
-const TEXT = '; charset=utf-8';
-const TYPES: Record<string, string> = {
-  '.html': 'text/html' + TEXT,
-  '.js': 'text/javascript' + TEXT,
-  '.mjs': 'text/javascript' + TEXT,
-  '.css': 'text/css' + TEXT,
-  '.json': 'application/json' + TEXT,
-  '.map': 'application/json' + TEXT,
-  '.webmanifest': 'application/manifest+json' + TEXT,
-  '.txt': 'text/plain' + TEXT,
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.gif': 'image/gif',
-  '.webp': 'image/webp',
-  '.avif': 'image/avif',
-  '.ico': 'image/x-icon',
-  '.woff': 'font/woff',
-  '.woff2': 'font/woff2',
-  '.ttf': 'font/ttf',
-  '.otf': 'font/otf',
-  '.wasm': 'application/wasm',
-};
-
-/** Content-Type for a file name; `application/octet-stream` when unknown. */
-export function assetType(file: string): string {
-  return TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
-}
+/** Content-Type for a file name (the static-site router's table); `application/octet-stream` when unknown. */
+export const assetType = contentTypeFor;
 
 /** Worth compressing: text formats (images and fonts are compressed already). */
 function compressible(type: string): boolean {
@@ -149,8 +123,5 @@ export function pickEncoding(header: string | undefined, asset: Asset): Encoding
 
 /** Does an If-None-Match header match `etag` (weak comparison, as RFC 9110 asks)? */
 export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
-  if (ifNoneMatch === undefined) return false;
-  if (ifNoneMatch.trim() === '*') return true;
-  const bare = etag.replace(/^W\//, '');
-  return ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === bare);
+  return ifNoneMatch !== undefined && staticEtagMatches(ifNoneMatch, etag);
 }

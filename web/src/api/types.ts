@@ -62,20 +62,7 @@ export interface AppAccessInfo {
   viewers: PrincipalString[];
 }
 
-export interface SsoStatus {
-  name: string;
-  type: 'oidc' | 'saml' | 'ldap';
-  label: string;
-  defaultRole: Role;
-  status: 'ok' | 'error' | 'unknown';
-  detail: string;
-  checkedAt: string | null;
-  logins: number;
-  failures: number;
-  lastLoginAt: string | null;
-  lastFailureAt: string | null;
-  lastError: string | null;
-}
+export type { SsoStatus } from '../../../src/sso/status.js';
 
 export type AdminTokenInfo = TokenInfo & { username: string };
 
