@@ -54,6 +54,9 @@ export function openSse(reply: FastifyReply, opts: { pingMs?: number } = {}): Ss
   };
   const ping = setInterval(() => write(': ping\n\n'), opts.pingMs ?? SSE_PING_MS);
   res.once('close', finish);
+  // Routes await the platform before opening: a client that left meanwhile
+  // already fired 'close', and its listeners and timers would live forever.
+  if (res.destroyed || reply.request.raw.destroyed || res.socket?.destroyed !== false) finish();
 
   return {
     send(event, data) {

@@ -330,6 +330,12 @@ void describe('openSse', () => {
       s.onClose(() => clearInterval(timer));
       return reply;
     });
+    server.get('/slow', async (_request, reply) => {
+      // As the routes do: await the platform, then open (the client may have left meanwhile).
+      await new Promise((r) => setTimeout(r, 300));
+      streams.push(openSse(reply, { pingMs: 20 }));
+      return reply;
+    });
     url = await server.listen({ host: '127.0.0.1', port: 0 });
   });
   after(async () => {
@@ -351,6 +357,21 @@ void describe('openSse', () => {
     stream.send('late', 1);
     stream.close();
     assert.equal(closed, 1, 'onClose runs once');
+  });
+
+  void test('a client that left before the stream opened: closed at once, onClose runs', async () => {
+    const opened = streams.length;
+    const abort = new AbortController();
+    const pending = fetch(`${url}/slow`, { signal: abort.signal });
+    await new Promise((r) => setTimeout(r, 100));
+    abort.abort();
+    await assert.rejects(pending);
+    await until('the stream to open', () => streams.length > opened);
+    const stream = streams.at(-1)!;
+    assert.equal(stream.closed, true);
+    let closed = 0;
+    stream.onClose(() => closed++);
+    assert.equal(closed, 1);
   });
 
   void test('a client that stops reading is dropped once 4 MiB are buffered', async () => {

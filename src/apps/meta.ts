@@ -4,6 +4,10 @@
  */
 import { GantryError } from '../errors/index.js';
 
+/** C0 controls and DEL: never part of a title. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
 /** Longest display title, in characters. */
 export const TITLE_MAX = 80;
 /** Longest description, in characters. */
@@ -40,6 +44,7 @@ export function normalizeAppMeta(change: AppMetaChange): AppMetaChange {
   if (change.title !== undefined) {
     const title = change.title === null ? '' : change.title.trim();
     if (chars(title) > TITLE_MAX) throw bad(`the title is longer than ${TITLE_MAX} characters`);
+    if (CONTROL.test(title)) throw bad('the title may not contain control characters such as line breaks');
     out.title = title === '' ? null : title;
   }
   if (change.description !== undefined) {
@@ -47,6 +52,10 @@ export function normalizeAppMeta(change: AppMetaChange): AppMetaChange {
     if (chars(description) > DESCRIPTION_MAX) {
       throw bad(`the description is longer than ${DESCRIPTION_MAX} characters`);
     }
+    // Line breaks and tabs are text; other control characters are not (Postgres refuses NUL).
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
+    if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(description))
+      throw bad('the description may not contain control characters other than line breaks and tabs');
     out.description = description;
   }
   if (change.tags !== undefined) {

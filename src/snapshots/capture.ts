@@ -131,12 +131,31 @@ function cookieFor(c: CaptureCookie, pageUrl: string) {
   return { ...base, domain: c.domain ?? u.hostname, path: c.path ?? '/', secure };
 }
 
+/**
+ * Loopback, link-local (cloud metadata), unspecified and `localhost` names:
+ * services on the server's own network that a screenshot must not show.
+ */
+export function isLocalHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (/^(127\.|169\.254\.|0\.)/.test(h) || h === '0.0.0.0') return true;
+  // IPv6: loopback, unspecified, link-local, and IPv4-mapped forms of the above.
+  if (h === '::1' || h === '::' || /^fe[89ab][0-9a-f]:/.test(h)) return true;
+  const mapped = /^::ffff:(.+)$/.exec(h);
+  return mapped !== null && (isLocalHost(mapped[1]!) || /^(7f|a9fe|0:)/.test(mapped[1]!));
+}
+
 async function confine(context: BrowserContext, prefix: string): Promise<void> {
   const scope = new URL(prefix);
   const dir = scope.pathname.endsWith('/') ? scope.pathname : `${scope.pathname}/`;
   // By host, not origin: a WebSocket (ws://) to the same server carries the cookie too.
+  // Cookies ignore ports, so every other port of the same host would receive the
+  // session (an app's own backend listens on one); other local addresses are
+  // refused so the app cannot screenshot services only the server can reach.
   const outside = (u: URL) =>
-    u.host === scope.host && !(u.pathname.startsWith(dir) || u.pathname === dir.slice(0, -1));
+    u.host === scope.host
+      ? !(u.pathname.startsWith(dir) || u.pathname === dir.slice(0, -1))
+      : u.hostname === scope.hostname || isLocalHost(u.hostname);
   await context.route(outside, (route) => route.abort('blockedbyclient'));
   await context.routeWebSocket(outside, (ws) => ws.close({ code: 1008, reason: 'outside the app' }));
 }

@@ -9,6 +9,12 @@ export type SseHandlers = Record<string, (data: unknown) => void>;
 export type SseState = 'connecting' | 'open' | 'closed';
 
 /**
+ * The browser retries a dropped stream by itself, but gives up for good on an
+ * HTTP error (a proxy's 502 while Gantry restarts): we try again after this.
+ */
+const RETRY_MS = 5_000;
+
+/**
  * Subscribes to `url` (null: not now) while the component is mounted. `handlers`
  * may change between renders without reconnecting. The stream is closed when the
  * server sends `end` (builds) or the component goes away.
@@ -17,6 +23,7 @@ export function useEventStream(url: string | null, handlers: SseHandlers): SseSt
   const ref = useRef(handlers);
   ref.current = handlers;
   const [state, setState] = useState<SseState>('connecting');
+  const [attempt, setAttempt] = useState(0);
   useEffect(() => {
     if (url === null) return;
     setState('connecting');
@@ -41,11 +48,18 @@ export function useEventStream(url: string | null, handlers: SseHandlers): SseSt
       listeners.push([name, listener]);
     }
     source.onopen = () => setState('open');
-    source.onerror = () => setState(source.readyState === EventSource.CLOSED ? 'closed' : 'connecting');
+    let retry: number | undefined;
+    source.onerror = () => {
+      setState('connecting');
+      if (source.readyState !== EventSource.CLOSED) return;
+      source.close();
+      retry = window.setTimeout(() => setAttempt((n) => n + 1), RETRY_MS);
+    };
     return () => {
+      window.clearTimeout(retry);
       for (const [name, listener] of listeners) source.removeEventListener(name, listener);
       source.close();
     };
-  }, [url]);
+  }, [url, attempt]);
   return state;
 }

@@ -1,11 +1,13 @@
 /** Scale to zero and autoscaling of the web processes, plus sleeping and waking by hand. */
-import { useId, useState, type FormEvent } from 'react';
+import { useEffect, useId, useState, type FormEvent } from 'react';
 import { api, appPath } from '../api/client.js';
 import type { ScalingInfo, ScalingSettings } from '../api/types.js';
 import { Alert, Button, Field, Loaded, StatusBadge } from '../ui/components.js';
 import { useAction, useResource } from '../ui/hooks.js';
 import { useSynced, type TabProps } from './shared.js';
 import { formatDuration, parseDuration, parseWhole } from './units.js';
+
+const SCALING_REFRESH_MS = 10_000;
 
 type Change = { [K in keyof ScalingSettings]?: ScalingSettings[K] | null };
 
@@ -139,10 +141,17 @@ function ScalingForm({
 }
 
 export function Scaling({ app, version, reloadApp }: TabProps) {
+  // `app` changes after every scale or reload of the app: the replica count follows it.
   const scaling = useResource(
     (signal) => api<ScalingInfo>(appPath(app.name, '/scaling'), { signal }),
-    [app.name, version],
+    [app.name, version, app],
   );
+  const { reload: reloadScaling } = scaling;
+  useEffect(() => {
+    // Replicas come and go by themselves (sleep, wake, autoscaling).
+    const timer = window.setInterval(reloadScaling, SCALING_REFRESH_MS);
+    return () => window.clearInterval(timer);
+  }, [reloadScaling]);
   const [moved, setMoved] = useState<string>();
   const sleep = useAction(async () => {
     wake.clearError();
